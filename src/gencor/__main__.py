@@ -1,0 +1,5 @@
+import sys
+
+from gencor.cli import main
+
+sys.exit(main())

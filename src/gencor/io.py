@@ -1,0 +1,197 @@
+"""Reading and writing photos: 8/16-bit PNG, JPEG and TIFF; gray, RGB, or with alpha.
+
+Images come in as floats in [0, 1] with the alpha plane kept apart, and go out in the input's
+mode and bit depth. Every write goes to a temporary file in the target folder first and is then
+renamed over the target, so a failure never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import png
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+PNG_SUFFIXES = {".png"}
+JPEG_SUFFIXES = {".jpg", ".jpeg"}
+TIFF_SUFFIXES = {".tif", ".tiff"}
+SUFFIXES = PNG_SUFFIXES | JPEG_SUFFIXES | TIFF_SUFFIXES
+
+
+@dataclass
+class Photo:
+    """Pixels in [0, 1] as ``(H, W)`` or ``(H, W, 3)``, an optional alpha plane, and the bit depth."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    bit_depth: int
+
+    @property
+    def is_color(self) -> bool:
+        return self.pixels.ndim == 3
+
+
+def _split(arr: np.ndarray, bit_depth: int) -> Photo:
+    scale = float(2**bit_depth - 1)
+    data = arr.astype(float) / scale
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[..., 0]
+    if data.ndim == 3 and data.shape[2] in (2, 4):
+        return Photo(data[..., :-1] if data.shape[2] == 4 else data[..., 0], data[..., -1], bit_depth)
+    if data.ndim == 3 and data.shape[2] != 3:
+        raise ValueError(f"unsupported number of channels: {data.shape[2]}")
+    return Photo(data, None, bit_depth)
+
+
+def _read_png(path: Path) -> Photo:
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = info["planes"]
+    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(height, width, planes)
+    depth = 16 if info["bitdepth"] > 8 else 8
+    if info["bitdepth"] not in (8, 16):  # 1/2/4-bit gray: rescale to 8 bits
+        arr = (arr.astype(float) * 255 / (2 ** info["bitdepth"] - 1)).round().astype(np.uint16)
+    return _split(arr, depth)
+
+
+def _read_tiff(path: Path) -> Photo:
+    arr = tifffile.imread(str(path))
+    if arr.ndim == 3 and arr.shape[0] in (1, 2, 3, 4) and arr.shape[2] not in (1, 2, 3, 4):
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.dtype == np.uint8:
+        return _split(arr, 8)
+    if arr.dtype == np.uint16:
+        return _split(arr, 16)
+    raise ValueError(f"unsupported TIFF sample type {arr.dtype}; use 8- or 16-bit integers")
+
+
+def _read_pillow(path: Path) -> Photo:
+    with Image.open(path) as im:
+        im.load()
+        if im.mode not in ("L", "RGB", "RGBA", "LA"):
+            im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+        return _split(np.asarray(im), 8)
+
+
+def read_image(path: str | os.PathLike[str]) -> Photo:
+    """Read a photo; any problem with the file is a one-line ``ValueError``."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"no such file: {path}")
+    if not path.is_file():
+        raise ValueError(f"not a file: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PNG_SUFFIXES:
+            return _read_png(path)
+        if suffix in TIFF_SUFFIXES:
+            return _read_tiff(path)
+        return _read_pillow(path)
+    except ValueError as exc:
+        raise ValueError(f"cannot read {path} as an image: {exc}") from None
+    except (png.Error, UnidentifiedImageError, OSError, tifffile.TiffFileError, EOFError, SyntaxError) as exc:
+        raise ValueError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
+
+
+def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike[str]) -> Path:
+    """An output path whose folder exists, whose suffix we can write and which is no input."""
+    out = Path(output)
+    if out.suffix.lower() not in SUFFIXES | {".npy"}:
+        raise ValueError(f"unsupported output format {out.suffix!r} for {out}; use .png, .jpg, .tif or .npy")
+    if not out.parent.resolve().is_dir():
+        raise ValueError(f"output folder does not exist: {out.parent}")
+    if out.is_dir():
+        raise ValueError(f"output path is a folder: {out}")
+    for src in inputs:
+        if out.resolve() == Path(src).resolve():
+            raise ValueError(f"output path {out} is the input; choose another name so the input is kept")
+    return out
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _to_int(data: np.ndarray, bit_depth: int) -> np.ndarray:
+    scale = 2**bit_depth - 1
+    return np.round(np.clip(data, 0.0, 1.0) * scale).astype(np.uint16 if bit_depth == 16 else np.uint8)
+
+
+def write_image(path: str | os.PathLike[str], photo: Photo) -> None:
+    """Write ``photo`` atomically in the format given by the suffix (JPEG is always 8-bit)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    data = photo.pixels
+    if photo.alpha is not None:
+        data = np.dstack([data, photo.alpha])
+    if suffix in JPEG_SUFFIXES:
+        arr = _to_int(photo.pixels, 8)  # JPEG has no alpha and no 16 bits
+
+        def write(tmp: Path) -> None:
+            Image.fromarray(arr).save(tmp, format="JPEG", quality=95)
+
+    elif suffix in PNG_SUFFIXES:
+        arr = _to_int(data, photo.bit_depth)
+        planes = 1 if arr.ndim == 2 else arr.shape[2]
+
+        def write(tmp: Path) -> None:
+            writer = png.Writer(
+                width=arr.shape[1],
+                height=arr.shape[0],
+                greyscale=planes in (1, 2),
+                alpha=planes in (2, 4),
+                bitdepth=photo.bit_depth,
+            )
+            with open(tmp, "wb") as fh:
+                writer.write(fh, arr.reshape(arr.shape[0], -1))
+
+    elif suffix in TIFF_SUFFIXES:
+        arr = _to_int(data, photo.bit_depth)
+
+        def write(tmp: Path) -> None:
+            tifffile.imwrite(
+                tmp,
+                arr,
+                photometric="rgb" if photo.is_color else "minisblack",
+                extrasamples=["unassalpha"] if photo.alpha is not None else None,
+            )
+
+    else:
+        raise ValueError(f"unsupported output format {suffix!r}; use .png, .jpg or .tif")
+    atomic_write(path, write)
+
+
+def write_kernel(path: str | os.PathLike[str], kernel: np.ndarray) -> None:
+    """``.npy``: the float kernel (sums to 1); an image suffix: a preview scaled to its maximum."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        atomic_write(path, lambda tmp: np.save(tmp, kernel))
+    else:
+        write_image(path, Photo(kernel / kernel.max(), None, 8))
+
+
+def read_kernel(path: str | os.PathLike[str]) -> np.ndarray:
+    """A kernel from ``.npy`` (as saved by ``--save-kernel``) or from a gray image."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        if not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"cannot read kernel {path}: {exc}") from None
+    photo = read_image(path)
+    return photo.pixels.mean(axis=2) if photo.is_color else photo.pixels

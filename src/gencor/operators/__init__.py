@@ -1,0 +1,17 @@
+"""Linear forward models. Each owns its adjoint and its exact quadratic (normal-equation) solve."""
+
+from gencor.operators.base import LinearOperator
+from gencor.operators.boundary import extend_periodic
+from gencor.operators.convolution import Convolution, KernelConvolution, psf2otf
+from gencor.operators.gradient import Gradient
+from gencor.operators.mask import Mask
+
+__all__ = [
+    "LinearOperator",
+    "Convolution",
+    "KernelConvolution",
+    "Gradient",
+    "Mask",
+    "extend_periodic",
+    "psf2otf",
+]

@@ -1,0 +1,54 @@
+"""Figures written by the CLI and the benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from gencor.io import atomic_write  # noqa: E402
+from gencor.kernels.estimate import KernelEstimate  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def convergence_plot(estimate: KernelEstimate, path: Path) -> None:
+    """``Psi`` at every stage of every propagation run, one panel per pyramid scale."""
+    n = len(estimate.scales)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8), squeeze=False)
+    for ax, rec in zip(axes[0], estimate.scales):
+        offset = 0
+        for run in rec.psi:
+            ax.plot(np.arange(offset, offset + len(run)), run, "-o", ms=2, lw=1)
+            offset += len(run) - 1
+        ax.set_yscale("log")
+        ax.set_title(f"{rec.image_shape[1]}x{rec.image_shape[0]}, k={rec.kernel_size}", fontsize=8)
+        ax.set_xlabel("stage", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("Psi(u^t) (one colour per run)", fontsize=8)
+    fig.suptitle("GCM objective per scale: never increases within a run", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def cdf_plot(curves: dict[str, np.ndarray], path: Path, *, title: str) -> None:
+    """Cumulative distribution of error ratios, Levin et al. style."""
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    grid = np.linspace(1, 5, 200)
+    for name, er in curves.items():
+        ax.plot(grid, [(er <= g).mean() for g in grid], label=name)
+    ax.axvline(3, color="gray", ls=":", lw=1)
+    ax.set_xlabel("error ratio")
+    ax.set_ylabel("fraction of images")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)

@@ -1,0 +1,62 @@
+"""Input checks shared by the API and the CLI: one clear ``ValueError``/``TypeError`` per problem."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Smallest side we accept: below this there is no blur to estimate or texture to restore.
+MIN_SIDE = 16
+
+
+def as_image(image: object, *, channel_axis: int | None, name: str = "image") -> np.ndarray:
+    """Return ``image`` as a float array with channels last, after checking it."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(image).__name__}")
+    if image.dtype == bool or not np.issubdtype(image.dtype, np.number):
+        raise TypeError(f"{name} must be a numeric array, got dtype {image.dtype}")
+    if np.iscomplexobj(image):
+        raise TypeError(f"{name} must be real, got dtype {image.dtype}")
+    arr = np.asarray(image, dtype=float)
+    if channel_axis is not None:
+        if arr.ndim != 3:
+            raise ValueError(f"{name} with channel_axis must be 3-D, got shape {arr.shape}")
+        arr = np.moveaxis(arr, channel_axis, -1)
+    elif arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (or 3-D with channel_axis), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if min(arr.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"{name} is too small ({arr.shape[0]}x{arr.shape[1]}); need at least {MIN_SIDE}x{MIN_SIDE}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def check_kernel_size(kernel_size: object, image_shape: tuple[int, ...]) -> int:
+    """An odd positive kernel size that fits inside the image."""
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
+        raise TypeError(f"kernel size must be an integer, got {type(kernel_size).__name__}")
+    k = int(kernel_size)
+    if k < 3:
+        raise ValueError(f"kernel size must be at least 3, got {k}")
+    if k % 2 == 0:
+        raise ValueError(f"kernel size must be odd, got {k}")
+    if k > min(image_shape[:2]) // 2:
+        raise ValueError(f"kernel size {k} is too large for a {image_shape[0]}x{image_shape[1]} image (at most half its shorter side)")
+    return k
+
+
+def as_kernel(kernel: object) -> np.ndarray:
+    """A finite, non-negative 2-D kernel with positive sum, rescaled to sum to 1."""
+    if not isinstance(kernel, np.ndarray):
+        raise TypeError(f"kernel must be a NumPy array, got {type(kernel).__name__}")
+    if not np.issubdtype(kernel.dtype, np.number) or np.iscomplexobj(kernel):
+        raise TypeError(f"kernel must be a real numeric array, got dtype {kernel.dtype}")
+    k = np.asarray(kernel, dtype=float)
+    if k.ndim != 2 or k.size == 0:
+        raise ValueError(f"kernel must be a non-empty 2-D array, got shape {k.shape}")
+    if not np.all(np.isfinite(k)):
+        raise ValueError("kernel contains NaN or infinite values")
+    if np.any(k < 0) or k.sum() <= 0:
+        raise ValueError("kernel must be non-negative with a positive sum")
+    return k / k.sum()
