@@ -41,9 +41,8 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
 
     photo = read_image(args.input)
     out = check_output_path(args.output, args.input)
-    for extra in (args.save_kernel, args.plot):
-        if extra:
-            check_output_path(extra, args.input, out)
+    for extra in [*args.save_kernel, *([args.plot] if args.plot else [])]:
+        check_output_path(extra, args.input, out)
     np.random.seed(args.seed)
     bar, update = _progress_bar(args.quiet, "deblur")
     result = deblur(
@@ -57,14 +56,14 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
         bar.close()
     photo.pixels = result.image
     write_image(out, photo)
-    if args.save_kernel:
-        write_kernel(args.save_kernel, result.kernel)
+    for path in args.save_kernel:
+        write_kernel(path, result.kernel)
     if args.plot:
         from gencor.plots import convergence_plot
 
         convergence_plot(result.estimate, Path(args.plot))
     if not args.quiet:
-        print(f"wrote {out}" + (f", kernel {args.save_kernel}" if args.save_kernel else ""))
+        print(f"wrote {out}" + "".join(f", {p}" for p in args.save_kernel))
 
 
 def _cmd_deconv(args: argparse.Namespace) -> None:
@@ -105,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="INPUT", help="blurred photo: PNG, JPEG or TIFF, 8 or 16 bit, gray, RGB or RGBA (alpha is passed through)")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo (.png, .jpg, .tif); never the input")
     p.add_argument("--kernel-size", type=_int, default=31, metavar="N", help="odd side of the kernel support in pixels, larger than the longest blur streak (default 31; try 51+ for long exposures at full resolution)")
-    p.add_argument("--save-kernel", metavar="K", help="also write the kernel: .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
+    p.add_argument("--save-kernel", metavar="K", action="append", default=[], help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
     p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale")
     p.add_argument("--generator", choices=["shrink", "none"], default="shrink", help="Generator of each stage: 'shrink' (analytic shrinkage, default) or 'none' (Corrector only)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)")
