@@ -1,6 +1,6 @@
 """``gencor bench noisy``: our own harder set, to guard against tuning to Levin's low noise.
 
-Sharp test photos (Set12 and Kodak24 in gray, never used for training) are cut to 256x256 and
+Sharp test photos (Set12 and Kodak24 in gray, never used for training) are cut to at most 256x256 and
 blurred with camera-shake kernels from our trajectory generator (up to 51 px) using only real scene
 content at the borders, then get Gaussian noise and 8-bit quantisation.
 """
@@ -31,13 +31,14 @@ def make_case(path: Path, rng: np.random.Generator, sigma: float) -> tuple[np.nd
     with Image.open(path) as im:
         photo = np.asarray(im.convert("L"), dtype=float) / 255.0
     k = random_motion_kernel(MAX_KERNEL, rng, extent=rng.uniform(9, MAX_KERNEL - 2))
-    big = SIDE + MAX_KERNEL - 1
+    side = min(SIDE, min(photo.shape) - MAX_KERNEL + 1)  # Set12 has 256x256 photos
+    big = side + MAX_KERNEL - 1
     top = (photo.shape[0] - big) // 2
     left = (photo.shape[1] - big) // 2
     scene = photo[top : top + big, left : left + big]
     r = MAX_KERNEL // 2
-    sharp = scene[r : r + SIDE, r : r + SIDE]
-    blurred = fftconvolve(scene, k, mode="valid") + sigma * rng.standard_normal((SIDE, SIDE))
+    sharp = scene[r : r + side, r : r + side]
+    blurred = fftconvolve(scene, k, mode="valid") + sigma * rng.standard_normal((side, side))
     return sharp, np.round(np.clip(blurred, 0, 1) * 255) / 255, k
 
 
@@ -76,7 +77,7 @@ def run_noisy(data: Path, *, out_dir: Path, kernel_size: int, jobs: int, limit: 
     er = np.array([r["error_ratio"] for r in rows])
     header = (
         f"# Noisy camera-shake set\n\n`gencor bench noisy --kernel-size {kernel_size} --seed {seed} --sigma {sigma}` "
-        f"on {platform.machine()}, {len(rows)} images of {SIDE}x{SIDE}, kernels up to {MAX_KERNEL} px, noise {sigma}, 8 bit.\n\n"
+        f"on {platform.machine()}, {len(rows)} images of at most {SIDE}x{SIDE}, kernels up to {MAX_KERNEL} px, noise {sigma}, 8 bit.\n\n"
         f"mean gain {gains.mean():.2f} dB | images made worse: {int(np.sum(gains < 0))} | ER<=3: {np.mean(er <= 3):.3f} | median ER {np.median(er):.2f}"
     )
     md = write_tables(out_dir, "noisy", rows + [mean_row(rows, COLUMNS, "image")], COLUMNS, header)
