@@ -8,6 +8,7 @@ import pytest
 from gencor.kernels import random_motion_kernel
 from gencor.operators import Convolution, Gradient, KernelConvolution, LinearOperator, Mask, extend_periodic
 from gencor.operators.convolution import psf2otf
+from gencor.propagation import DataFidelity
 
 
 def _operators(rng: np.random.Generator) -> list[LinearOperator]:
@@ -55,7 +56,7 @@ def test_solve_normal_is_exact(index: int, rng: np.random.Generator) -> None:
 def test_warm_start_minimises(rng: np.random.Generator) -> None:
     op = Convolution(rng.uniform(size=(5, 5)), (20, 20))
     y, a = rng.normal(size=(20, 20)), rng.normal(size=(20, 20))
-    x = op.solve_data(y, a, 0.5)
+    x = DataFidelity(op, y).warm_start(a, 0.5)
     grad = op.adjoint(op.forward(x) - y) + 0.5 * (x - a)
     assert np.abs(grad).max() < 1e-9
 

@@ -49,11 +49,6 @@ class Convolution(LinearOperator):
     def solve_normal(self, rhs: np.ndarray, gamma: float) -> np.ndarray:
         return self._apply(rhs, 1.0 / (np.abs(self.otf) ** 2 + gamma))
 
-    def solve_data(self, y: np.ndarray, anchor: np.ndarray, gamma: float) -> np.ndarray:
-        """``argmin_x 1/2||k*x - y||^2 + gamma/2 ||x - anchor||^2`` in one pass of FFTs (Eq. 4)."""
-        num = np.conj(self.otf) * fft.rfft2(y) + gamma * fft.rfft2(anchor)
-        return fft.irfft2(num / (np.abs(self.otf) ** 2 + gamma), s=self.in_shape)
-
     @property
     def lipschitz(self) -> float:
         return float(np.max(np.abs(self.otf)) ** 2)
