@@ -100,8 +100,8 @@ def estimate_kernel(
     kernel_size
         Odd side of the kernel support; it should exceed the longest blur streak.
     lam, lam_decay, lam_min
-        Weight of the hyper-Laplacian prior at the first iteration of each scale, its decay per
-        iteration and its floor.
+        Weight of the hyper-Laplacian prior at the first iteration of the coarsest scale, its
+        decay per iteration (carried on across scales) and its floor.
     p
         Exponent of the prior.
     eta
@@ -110,6 +110,9 @@ def estimate_kernel(
         Alternations of latent and kernel steps per scale.
     stages
         Stages ``T`` of each propagation run.
+    gamma_range
+        Warm-start weights of the first and last stage (geometric in between); near the
+        Lipschitz constant 1 the Corrector accepts the shrinkage proposals, far below it rejects them.
     generator
         Factory of the Generator for each run (``None`` from it means identity).
     corrector
