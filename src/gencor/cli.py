@@ -10,13 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from gencor import __version__
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+from gencor.kernels.estimate import GENERATORS
 
 
 def _progress_bar(quiet: bool, desc: str):  # type: ignore[no-untyped-def]
@@ -103,10 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deblur", help="estimate the blur kernel of a photo and restore it", description="Estimate the camera-shake kernel of INPUT (on its luminance) and write the deblurred photo to OUTPUT, in the input's mode and bit depth.")
     p.add_argument("input", metavar="INPUT", help="blurred photo: PNG, JPEG or TIFF, 8 or 16 bit, gray, RGB or RGBA (alpha is passed through)")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo (.png, .jpg, .tif); never the input")
-    p.add_argument("--kernel-size", type=_int, default=31, metavar="N", help="odd side of the kernel support in pixels, larger than the longest blur streak (default 31; try 51+ for long exposures at full resolution)")
+    p.add_argument("--kernel-size", type=int, default=31, metavar="N", help="odd side of the kernel support in pixels, larger than the longest blur streak (default 31; try 51+ for long exposures at full resolution)")
     p.add_argument("--save-kernel", metavar="K", action="append", default=[], help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
     p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale")
-    p.add_argument("--generator", choices=["shrink", "none"], default="shrink", help="Generator of each stage: 'shrink' (analytic shrinkage, default) or 'none' (Corrector only)")
+    p.add_argument("--generator", choices=list(GENERATORS), default="shrink", help="Generator of each stage: 'shrink' (analytic shrinkage, default) or 'none' (Corrector only)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     p.set_defaults(func=_cmd_deblur)
@@ -128,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         q = bsub.add_parser(name, help=help_, description=help_)
         q.add_argument("--data", default=str(data), metavar="DIR", help=f"data folder (default {data})")
-        q.add_argument("--kernel-size", type=_int, default=ks, metavar="N", help=f"kernel size given to the estimator (default {ks})")
+        q.add_argument("--kernel-size", type=int, default=ks, metavar="N", help=f"kernel size given to the estimator (default {ks})")
         q.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
         q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N images (for a quick look)")
         q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the Markdown table, CSV and plots (default docs/bench)")

@@ -22,6 +22,7 @@ from gencor.operators.gradient import Gradient
 from gencor.propagation.gcm import (
     DataFidelity,
     Generator,
+    IdentityGenerator,
     LpPrior,
     ShrinkageGenerator,
     propagate,
@@ -55,6 +56,15 @@ class KernelEstimate:
 def shrinkage_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int) -> Generator:
     """The analytic default Generator (see :class:`ShrinkageGenerator`)."""
     return ShrinkageGenerator(prior, gammas)
+
+
+def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int) -> Generator:
+    """No Generator: the Corrector-only variant."""
+    return IdentityGenerator()
+
+
+#: Generators selectable by name (``gencor deblur --generator``).
+GENERATORS: dict[str, GeneratorFactory] = {"shrink": shrinkage_generator, "none": identity_generator}
 
 
 def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[float, int]]:

@@ -14,6 +14,7 @@ whatever the Generator returns; :class:`PropagationResult` records ``Psi`` so ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -29,17 +30,20 @@ class DataFidelity:
     operator: LinearOperator
     y: np.ndarray
 
+    def residual(self, u: np.ndarray) -> np.ndarray:
+        return self.operator.forward(u) - self.y
+
     def value(self, u: np.ndarray) -> float:
-        r = self.operator.forward(u) - self.y
+        r = self.residual(u)
         return 0.5 * float(np.vdot(r, r))
 
-    def grad(self, u: np.ndarray) -> np.ndarray:
-        return self.operator.adjoint(self.operator.forward(u) - self.y)
+    @cached_property
+    def _aty(self) -> np.ndarray:
+        return self.operator.adjoint(self.y)
 
     def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray:
         """``argmin_u f(u) + gamma/2 ||u - anchor||^2`` (Eq. 4)."""
-        rhs = self.operator.adjoint(self.y) + gamma * anchor
-        return self.operator.solve_normal(rhs, gamma)
+        return self.operator.solve_normal(self._aty + gamma * anchor, gamma)
 
 
 @dataclass(frozen=True)
@@ -122,23 +126,27 @@ def propagate(
     """
     generator = generator or IdentityGenerator()
     step = 1.0 / max(data.operator.lipschitz, 1e-12)
+
+    def psi_and_residual(x: np.ndarray) -> tuple[float, np.ndarray]:
+        r = data.residual(x)
+        return 0.5 * float(np.vdot(r, r)) + prior.value(x), r
+
     u = np.array(u_init, dtype=float)
-    psi_u = data.value(u) + prior.value(u)
+    psi_u, r_u = psi_and_residual(u)
     psi = [psi_u]
     accepted = []
     for t, gamma in enumerate(gammas):
         proposal = generator(data.warm_start(u, gamma), t)
+        psi_prop, r_prop = psi_and_residual(proposal)
         if not corrector:
-            u = proposal
-            psi_u = data.value(u) + prior.value(u)
+            u, psi_u = proposal, psi_prop
             psi.append(psi_u)
             accepted.append(True)
             continue
-        psi_prop = data.value(proposal) + prior.value(proposal)
         take = bool(np.isfinite(psi_prop) and psi_prop <= psi_u)
-        v = proposal if take else u
-        u = prior.prox(v - step * data.grad(v), step)
-        psi_u = data.value(u) + prior.value(u)
+        v, r_v = (proposal, r_prop) if take else (u, r_u)
+        u = prior.prox(v - step * data.operator.adjoint(r_v), step)
+        psi_u, r_u = psi_and_residual(u)
         psi.append(psi_u)
         accepted.append(take)
     return PropagationResult(u=u, psi=np.asarray(psi), accepted=np.asarray(accepted))

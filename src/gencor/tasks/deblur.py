@@ -7,15 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from gencor.kernels.estimate import KernelEstimate, ProgressFn, estimate_kernel
-from gencor.propagation.gcm import Generator, IdentityGenerator, LpPrior, ShrinkageGenerator
+from gencor.kernels.estimate import GENERATORS, KernelEstimate, ProgressFn, estimate_kernel
 from gencor.tasks.deconv import deconvolve
 from gencor.validate import as_image, check_kernel_size
 
 #: Side of the window the kernel is estimated on for large photos; blur is (nearly) the same
 #: everywhere under camera shake, and the window with the most edges constrains it best.
 ESTIMATION_WINDOW = 640
-GENERATORS = ("shrink", "none")
 
 
 @dataclass
@@ -47,16 +45,6 @@ def best_window(gray: np.ndarray, size: int) -> tuple[slice, slice]:
     r, c = np.unravel_index(np.argmax(grid), grid.shape)
     top, left = rows[r] - sh // 2, cols[c] - sw // 2
     return slice(top, top + sh), slice(left, left + sw)
-
-
-def _generator_factory(name: str):  # type: ignore[no-untyped-def]
-    if name not in GENERATORS:
-        raise ValueError(f"unknown generator {name!r}; choose from {', '.join(GENERATORS)}")
-
-    def factory(prior: LpPrior, gammas: tuple[float, ...], scale: int) -> Generator:
-        return ShrinkageGenerator(prior, gammas) if name == "shrink" else IdentityGenerator()
-
-    return factory
 
 
 def deblur(
@@ -93,12 +81,14 @@ def deblur(
     """
     arr = as_image(image, channel_axis=channel_axis)
     ks = check_kernel_size(kernel_size, arr.shape)
+    if generator not in GENERATORS:
+        raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
     gray = luminance(arr) if arr.ndim == 3 else arr
     window = best_window(gray, max(ESTIMATION_WINDOW, 4 * ks))
     estimate = estimate_kernel(
         gray[window],
         ks,
-        generator=_generator_factory(generator),
+        generator=GENERATORS[generator],
         corrector=corrector,
         progress=progress,
     )

@@ -36,10 +36,10 @@ def deconvolve_plane(
     beta_steps: int = 8,
     beta_rate: float = 2.0 * np.sqrt(2.0),
 ) -> np.ndarray:
-    """Deconvolve one ``(H, W)`` plane; see the module docstring."""
-    h, w = y.shape
+    """Deconvolve ``(..., H, W)`` planes with one kernel; see the module docstring."""
+    h, w = y.shape[-2:]
     y_ext = extend_periodic(y, max(kernel.shape))
-    shape = y_ext.shape
+    shape = y_ext.shape[-2:]
     otf = psf2otf(kernel, shape)
     grad = Gradient(shape)
     d_otf = grad.otf()
@@ -50,10 +50,10 @@ def deconvolve_plane(
     beta = lam
     for _ in range(beta_steps):
         wgt = prox_lp(grad.forward(x), lam / beta, p)
-        num = num_data + beta * np.sum(np.conj(d_otf) * fft.rfft2(wgt), axis=0)
+        num = num_data + beta * np.sum(np.conj(d_otf) * fft.rfft2(wgt), axis=-3)
         x = fft.irfft2(num / (den_data + beta * den_grad), s=shape)
         beta *= beta_rate
-    return x[:h, :w]
+    return x[..., :h, :w]
 
 
 def estimate_noise(image: np.ndarray) -> float:
@@ -100,8 +100,7 @@ def deconvolve(
         lam = default_lam(estimate_noise(gray))
     elif not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam must be a positive number, got {lam}")
-    planes = [arr] if arr.ndim == 2 else [arr[..., c] for c in range(arr.shape[2])]
-    out = [np.clip(deconvolve_plane(pl, k, lam=lam, p=p), 0.0, 1.0) for pl in planes]
     if arr.ndim == 2:
-        return out[0]
-    return np.moveaxis(np.stack(out, axis=-1), -1, channel_axis)  # type: ignore[arg-type]
+        return np.clip(deconvolve_plane(arr, k, lam=lam, p=p), 0.0, 1.0)
+    sharp = np.clip(deconvolve_plane(np.moveaxis(arr, -1, 0), k, lam=lam, p=p), 0.0, 1.0)
+    return np.moveaxis(sharp, 0, channel_axis)  # type: ignore[arg-type]
