@@ -95,3 +95,34 @@ def test_extend_periodic_keeps_frame_and_is_smooth(rng: np.random.Generator) -> 
 def test_psf2otf_rejects_large_kernel() -> None:
     with pytest.raises(ValueError):
         psf2otf(np.ones((9, 9)), (5, 5))
+
+
+def test_split_fidelity_gradient_warm_start_and_lipschitz(rng: np.random.Generator) -> None:
+    from gencor.propagation import SplitFidelity
+
+    shape = (18, 22)
+    y = rng.uniform(size=shape)
+    data = SplitFidelity(Convolution(random_motion_kernel(5, rng), shape), y, 0.7)
+    u, d = rng.normal(size=(2, *shape)), rng.normal(size=(2, *shape))
+    f0, grad = data.value_and_grad(u)
+    eps = 1e-6
+    numeric = (data.value_and_grad(u + eps * d)[0] - data.value_and_grad(u - eps * d)[0]) / (2 * eps)
+    assert numeric == pytest.approx(np.vdot(grad, d), rel=1e-6)
+    # f is the minimum over x: any other image gives a larger value
+    x = data.latent(u)
+    other = x + 0.01 * rng.normal(size=shape)
+    g = Gradient(shape)
+
+    def inner(img: np.ndarray) -> float:
+        r1 = np.fft.irfft2(np.fft.rfft2(img) * data.k_otf, s=shape) - y
+        r2 = g.forward(img) - u
+        return 0.5 * np.vdot(r1, r1) + 0.35 * np.vdot(r2, r2)
+    assert inner(x) == pytest.approx(f0, rel=1e-9) and inner(other) > f0
+    # warm start: stationarity of f(u) + gamma/2 ||u - a||^2
+    a = rng.normal(size=(2, *shape))
+    w = data.warm_start(a, 0.4)
+    assert np.abs(data.value_and_grad(w)[1] + 0.4 * (w - a)).max() < 1e-9
+    # L = beta bounds the curvature
+    d /= np.linalg.norm(d)
+    curvature = (data.value_and_grad(u + d)[0] - 2 * f0 + data.value_and_grad(u - d)[0])
+    assert curvature <= data.lipschitz * (1 + 1e-9)

@@ -84,3 +84,17 @@ def test_shrinkage_generator_lowers_psi(rng: np.random.Generator) -> None:
     gammas = tuple(np.geomspace(0.1, 1, 8))
     run = propagate(data, prior, data.y, gammas=gammas, generator=ShrinkageGenerator(prior, gammas))
     assert run.psi[-1] < 0.9 * run.psi[0]
+
+
+@pytest.mark.parametrize("beta", [0.05, 1.0, 50.0])
+def test_psi_monotone_on_split_fidelity(beta: float, rng: np.random.Generator) -> None:
+    """The kernel-estimation data term: monotone with an adversarial Generator, group l0 prior."""
+    from gencor.propagation import SplitFidelity
+
+    x = shapes_image(40)
+    k = random_motion_kernel(7, rng)
+    y = Convolution(k, x.shape).forward(x) + 0.01 * rng.normal(size=x.shape)
+    data = SplitFidelity(Convolution(k, x.shape), y, beta)
+    prior = LpPrior(0.004, 0.0, group_axis=0)
+    run = propagate(data, prior, Gradient(x.shape).forward(y), gammas=[beta] * 12, generator=AdversarialGenerator(rng))
+    assert np.all(np.diff(run.psi) <= 1e-12 * run.psi[0])

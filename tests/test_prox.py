@@ -65,3 +65,21 @@ def test_project_simplex(rng: np.random.Generator) -> None:
         np.testing.assert_allclose(z.ravel(), ref.x, atol=1e-5)
     simplex_point = np.full((3, 3), 1 / 9)
     np.testing.assert_allclose(project_simplex(simplex_point), simplex_point)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 0.8, 1.0])
+def test_group_prox_matches_brute_force_in_2d(p: float) -> None:
+    """The isotropic prox of a 2-vector against a search over a polar grid."""
+    tau = 0.3
+    radii = np.linspace(0, 3, 3001)
+    angles = np.linspace(0, 2 * np.pi, 721)
+    cand = np.stack([np.outer(radii, np.cos(angles)).ravel(), np.outer(radii, np.sin(angles)).ravel()])
+    penalty = (radii > 0).astype(float) if p == 0 else radii**p
+    for v in ([1.0, 0.5], [0.2, -0.3], [-2.0, 1.2], [0.55, 0.0]):
+        v = np.array(v)
+        ours = prox_lp(v[:, None], tau, p, group_axis=0)[:, 0]
+        cost = 0.5 * np.sum((cand - v[:, None]) ** 2, axis=0) + tau * np.repeat(penalty, angles.size)
+        best = cand[:, np.argmin(cost)]
+        ours_cost = 0.5 * np.sum((ours - v) ** 2) + tau * ((np.linalg.norm(ours) > 0) if p == 0 else np.linalg.norm(ours) ** p)
+        assert ours_cost <= cost.min() + 1e-4
+        assert np.linalg.norm(ours - best) < 0.02 or abs(ours_cost - cost.min()) < 1e-4

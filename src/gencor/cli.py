@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel-size", type=int, default=31, metavar="N", help="odd side of the kernel support in pixels, larger than the longest blur streak (default 31; try 51+ for long exposures at full resolution)")
     p.add_argument("--save-kernel", metavar="K", action="append", default=[], help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
     p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale")
-    p.add_argument("--generator", choices=list(GENERATORS), default="shrink", help="Generator of each stage: 'shrink' (analytic shrinkage, default) or 'none' (Corrector only)")
+    p.add_argument("--generator", choices=list(GENERATORS), default="none", help="Generator of each stage: 'none' (identity, i.e. Corrector only; the default until trained weights ship) or 'shrink' (analytic shrinkage)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     p.set_defaults(func=_cmd_deblur)

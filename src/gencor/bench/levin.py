@@ -16,7 +16,8 @@ from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.plots import cdf_plot
 from gencor.tasks.deblur import deblur
-from gencor.tasks.deconv import deconvolve, default_lam, estimate_noise
+from gencor.noise import estimate_noise
+from gencor.tasks.deconv import deconvolve, default_lam
 
 COLUMNS = ["image", "psnr", "ssim", "error_ratio", "kernel_similarity", "seconds", "peak_mib", "psnr_true_kernel", "ssim_true_kernel"]
 

@@ -19,7 +19,8 @@ from gencor.kernels.trajectory import random_motion_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.plots import cdf_plot
 from gencor.tasks.deblur import deblur
-from gencor.tasks.deconv import deconvolve, default_lam, estimate_noise
+from gencor.noise import estimate_noise
+from gencor.tasks.deconv import deconvolve, default_lam
 
 SIDE = 256
 MAX_KERNEL = 51

@@ -1,9 +1,16 @@
 """Blind kernel estimation: the GCM propagation on image gradients inside a coarse-to-fine pyramid.
 
-At each scale, alternately (i) run Algorithm 1 for the latent gradients ``u = (u_x, u_y)`` with the
-current kernel, ``Psi(u) = 1/2 sum_d ||k * u_d - d_d y||^2 + lam ||u||_p^p``, and (ii) solve the
-kernel step on the simplex. ``lam`` decays over the iterations, so that the first kernels are
-fitted to the strongest edges only, which is what makes the alternation avoid the no-blur solution.
+At each scale, alternately (i) estimate the latent gradients ``u`` with the current kernel and
+(ii) solve the kernel step on the simplex with ``u`` against the observed gradients.
+
+The latent step minimises ``Psi_beta(u) = f_beta(u) + lam ||u||_p^p`` with the split data term
+:class:`~gencor.propagation.SplitFidelity`, by one Algorithm-1 run per value of ``beta`` on a
+rising ladder. A gradient-domain data term on its own (``1/2 sum_d ||k * u_d - d_d y||^2``) lets
+the two gradient maps drift apart, and then no sparse prior makes them sharper than the blurred
+observation: we measured the alternation to stay near a tiny kernel on natural photos. The split
+term ties ``u`` to one latent image, and the rising ``beta`` is the continuation path of
+half-quadratic splitting, which turns blurred ramps into steps before the data term takes over.
+``lam`` decays over the iterations, so the first kernels are fitted to the strongest edges only.
 """
 
 from __future__ import annotations
@@ -12,15 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from skimage.restoration import denoise_tv_chambolle
 from skimage.transform import resize
 
 from gencor.kernels.postprocess import center_kernel, clean_kernel
 from gencor.kernels.step import kernel_step
+from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import Convolution
 from gencor.operators.gradient import Gradient
+from gencor.propagation.fidelity import SplitFidelity
 from gencor.propagation.gcm import (
-    DataFidelity,
     Generator,
     IdentityGenerator,
     LpPrior,
@@ -89,15 +98,20 @@ def estimate_kernel(
     blurred: np.ndarray,
     kernel_size: int,
     *,
-    lam: float = 0.02,
-    lam_decay: float = 0.85,
-    lam_min: float = 0.004,
-    p: float = 0.8,
-    eta: float = 0.05,
-    iterations: int = 8,
-    stages: int = 6,
-    gamma_range: tuple[float, float] = (0.1, 1.0),
-    generator: GeneratorFactory = shrinkage_generator,
+    lam: float = 0.004,
+    lam_decay: float = 1 / 1.1,
+    lam_min: float = 2.5e-5,
+    p: float = 0.0,
+    eta: float = 0.3,
+    iterations: int = 5,
+    beta_start: float = 8.0,
+    beta_max: float = 1e5,
+    beta_rate: float = 2.0,
+    gamma_ratio: float = 1.0,
+    denoise: float = 300.0,
+    denoise_above: float = 0.005,
+    noise_threshold: float = 10.0,
+    generator: GeneratorFactory = identity_generator,
     corrector: bool = True,
     progress: ProgressFn | None = None,
 ) -> KernelEstimate:
@@ -110,19 +124,29 @@ def estimate_kernel(
     kernel_size
         Odd side of the kernel support; it should exceed the longest blur streak.
     lam, lam_decay, lam_min
-        Weight of the hyper-Laplacian prior at the first iteration of the coarsest scale, its
+        Weight of the sparse gradient prior at the first iteration of the coarsest scale, its
         decay per iteration (carried on across scales) and its floor.
     p
-        Exponent of the prior.
+        Exponent of the (isotropic) gradient prior; 0 counts non-zero gradients.
     eta
         Weight of the ``||k||^2`` term of the kernel step.
     iterations
         Alternations of latent and kernel steps per scale.
-    stages
-        Stages ``T`` of each propagation run.
-    gamma_range
-        Warm-start weights of the first and last stage (geometric in between); near the
-        Lipschitz constant 1 the Corrector accepts the shrinkage proposals, far below it rejects them.
+    beta_start, beta_max, beta_rate
+        The ladder of ``beta``: from ``beta_start * lam`` up to ``beta_max``, times ``beta_rate``.
+    gamma_ratio
+        Warm-start weight ``gamma = gamma_ratio * beta``.
+    denoise
+        The kernel is estimated on a copy denoised by total variation with weight
+        ``denoise * sigma^2`` (``sigma`` measured on the photo; a MAP weight grows with the noise
+        variance): TV keeps the steps the kernel is read from and removes the noise that would
+        otherwise end up in the kernel.
+    denoise_above
+        Only photos whose measured ``sigma`` exceeds this are denoised. Below it the estimator is
+        better off without: we measured even a TV weight of 5e-4 to move Levin's ER <= 3 share
+        from 88% to 78%, i.e. the alternation is sensitive to small changes of its input.
+    noise_threshold
+        Kernel taps below ``max(0.03, noise_threshold * sigma)`` times the peak are cut.
     generator
         Factory of the Generator for each run (``None`` from it means identity).
     corrector
@@ -130,6 +154,26 @@ def estimate_kernel(
     progress
         Optional callback.
     """
+
+    def latent(data: SplitFidelity, prior: LpPrior, g: np.ndarray, scale: int, record: ScaleRecord) -> np.ndarray:
+        """One Algorithm-1 run per ``beta`` of the ladder, from the thresholded observed gradients
+        (so the first latent is the smooth image behind the strongest edges, not a ringing
+        deconvolution)."""
+        beta = beta_start * prior.lam
+        u = prior.prox(g, 1.0 / beta)
+        while beta < beta_max:
+            gammas = (gamma_ratio * beta,)
+            run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale), corrector=corrector)
+            u = run.u
+            record.psi.append(run.psi)
+            record.accepted.append(run.accepted)
+            beta *= beta_rate
+        return u
+
+    sigma = estimate_noise(blurred)
+    if sigma > denoise_above:
+        blurred = denoise_tv_chambolle(blurred, weight=denoise * sigma**2)
+    rel_threshold = max(0.03, noise_threshold * sigma)
     levels = pyramid_sizes(kernel_size)
     h, w = blurred.shape
     k = np.zeros((levels[0][1],) * 2)
@@ -143,9 +187,6 @@ def estimate_kernel(
         y = resize(blurred, shape, order=1, anti_aliasing=scale < 1) if scale < 1 else blurred
         y_ext = extend_periodic(y, ks)
         g = Gradient(y_ext.shape).forward(y_ext)
-        # Each scale restarts the latent from the observed gradients: the first run deconvolves them
-        # with the upsampled kernel. (Upsampled latents from the coarser scale measured worse.)
-        u = g.copy()
         # The kernel step only trusts the frame's interior: near the border the observation mixes
         # in scene content the latent cannot know about, which would bias the kernel.
         margin = ks // 2 + 1
@@ -153,21 +194,8 @@ def estimate_kernel(
         interior[margin : shape[0] - margin, margin : shape[1] - margin] = 1.0
         record = ScaleRecord(image_shape=shape, kernel_size=ks, kernel=k)
         for it in range(iterations):
-            prior = LpPrior(lam_it, p)
-            gammas = tuple(np.geomspace(*gamma_range, stages))
-            data = DataFidelity(Convolution(k, y_ext.shape), g)
-            run = propagate(
-                data,
-                prior,
-                u,
-                gammas=gammas,
-                generator=generator(prior, gammas, s_idx),
-                corrector=corrector,
-            )
-            u = run.u
-            record.psi.append(run.psi)
-            record.accepted.append(run.accepted)
-            k = clean_kernel(kernel_step(u * interior, g * interior, ks, eta=eta))
+            u = latent(SplitFidelity(Convolution(k, y_ext.shape), y_ext, 1.0), LpPrior(lam_it, p, group_axis=0), g, s_idx, record)
+            k = clean_kernel(kernel_step(u * interior, g * interior, ks, eta=eta), rel_threshold=rel_threshold)
             lam_it = max(lam_it * lam_decay, lam_min)
             if progress is not None:
                 progress(s_idx, len(levels), it, iterations)

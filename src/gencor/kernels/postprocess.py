@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 
-def clean_kernel(k: np.ndarray, *, rel_threshold: float = 0.05) -> np.ndarray:
+def clean_kernel(k: np.ndarray, *, rel_threshold: float = 0.03) -> np.ndarray:
     """Zero values below ``rel_threshold * max``, drop weak disconnected pieces, renormalise."""
     k = np.where(k >= rel_threshold * k.max(), k, 0.0)
     labels, n = ndimage.label(k > 0, structure=np.ones((3, 3)))

@@ -1,8 +1,10 @@
 """Synthetic camera-shake kernels from random trajectories, for training and for noisy test sets.
 
-The trajectory is a random walk with inertia, a pull back towards the start and rare sudden jerks,
-after Boracchi and Foi ("Modeling the performance of image restoration from motion blur", IEEE TIP
-2012). It is rasterised with bilinear weights, so kernels are thin curves of varying density.
+The image-plane position follows a damped random oscillation: a spring pulls the camera back to
+where it was aimed, damping slows it, Brownian kicks and rare jerks shake it (in the spirit of
+Boracchi and Foi, "Modeling the performance of image restoration from motion blur", IEEE TIP
+2012). Speed varies along the path, so the kernel is a thin curve that is brightest where the
+camera slowed down, as in real shake. The path is rasterised with bilinear weights.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ def random_motion_kernel(
     rng: np.random.Generator,
     *,
     extent: float | None = None,
-    steps: int = 1000,
-    anxiety: float = 0.1,
-    jerk_probability: float = 0.01,
+    steps: int = 500,
+    anxiety: float = 6.0,
+    spring: float = 8.0,
+    damping: float = 1.0,
+    jerk_probability: float = 0.002,
 ) -> np.ndarray:
-    """A ``size x size`` kernel that sums to 1, centred by its centre of mass.
+    """A ``size x size`` kernel that sums to 1.
 
     ``extent`` is the largest side of the trajectory's bounding box in pixels (default: uniform
     between ``size / 4`` and ``size - 2``).
@@ -27,16 +31,19 @@ def random_motion_kernel(
     if size < 3 or size % 2 == 0:
         raise ValueError(f"kernel size must be odd and >= 3, got {size}")
     extent = float(extent if extent is not None else rng.uniform(size / 4, size - 2))
-    velocity = np.exp(2j * np.pi * rng.uniform())
-    pos = np.zeros(steps, dtype=complex)
-    for i in range(1, steps):
-        jerk = rng.uniform() < jerk_probability
-        kick = (rng.normal() + 1j * rng.normal()) * anxiety * (8.0 if jerk else 1.0)
-        velocity = velocity + kick - 0.002 * pos[i - 1] / max(extent, 1.0)
-        velocity /= abs(velocity)
-        pos[i] = pos[i - 1] + velocity
+    dt = 1.0 / steps
+    velocity = complex(np.exp(2j * np.pi * rng.uniform()))
+    x = 0j
+    pos = np.empty(steps, dtype=complex)
+    for i in range(steps):
+        kick = (rng.normal() + 1j * rng.normal()) * anxiety * np.sqrt(dt)
+        if rng.uniform() < jerk_probability:
+            kick *= 10.0
+        velocity += (-spring * x - damping * velocity) * dt + kick
+        x += velocity * dt
+        pos[i] = x
     pos -= pos.mean()
-    span = max(np.ptp(pos.real), np.ptp(pos.imag), 1e-9)
+    span = max(np.ptp(pos.real), np.ptp(pos.imag), 1e-12)
     pos *= min(extent, size - 2) / span
     centre = (size - 1) / 2
     xs, ys = pos.real + centre, pos.imag + centre

@@ -1,7 +1,7 @@
 """The Generator-Corrector propagation (Algorithm 1 of Liu et al., ACM MM 2018)."""
 
+from gencor.propagation.fidelity import DataFidelity, Fidelity, SplitFidelity
 from gencor.propagation.gcm import (
-    DataFidelity,
     Generator,
     IdentityGenerator,
     LpPrior,
@@ -12,6 +12,8 @@ from gencor.propagation.gcm import (
 
 __all__ = [
     "DataFidelity",
+    "SplitFidelity",
+    "Fidelity",
     "LpPrior",
     "Generator",
     "IdentityGenerator",

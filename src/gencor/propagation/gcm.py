@@ -14,52 +14,34 @@ whatever the Generator returns; :class:`PropagationResult` records ``Psi`` so ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Protocol
 
 import numpy as np
 
-from gencor.operators.base import LinearOperator
+from gencor.propagation.fidelity import Fidelity
 from gencor.prox.lp import prox_lp
 
 
 @dataclass(frozen=True)
-class DataFidelity:
-    """``f(u) = 1/2 ||A u - y||^2`` for an operator ``A`` with an exact normal-equation solve."""
-
-    operator: LinearOperator
-    y: np.ndarray
-
-    def residual(self, u: np.ndarray) -> np.ndarray:
-        return self.operator.forward(u) - self.y
-
-    def value(self, u: np.ndarray) -> float:
-        r = self.residual(u)
-        return 0.5 * float(np.vdot(r, r))
-
-    @cached_property
-    def _aty(self) -> np.ndarray:
-        return self.operator.adjoint(self.y)
-
-    def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray:
-        """``argmin_u f(u) + gamma/2 ||u - anchor||^2`` (Eq. 4)."""
-        return self.operator.solve_normal(self._aty + gamma * anchor, gamma)
-
-
-@dataclass(frozen=True)
 class LpPrior:
-    """``phi(u) = lam * sum |u|^p``; ``p = 0.8`` is the hyper-Laplacian of natural-image gradients."""
+    """``phi(u) = lam * sum |u|^p``; ``p = 0.8`` is the hyper-Laplacian of natural-image gradients.
+
+    With ``group_axis``, ``|u|`` is the norm along that axis: an isotropic penalty on gradient
+    vectors (``p = 0`` then counts pixels with a non-zero gradient, as L0 smoothing does).
+    """
 
     lam: float
     p: float = 0.8
+    group_axis: int | None = None
 
     def value(self, u: np.ndarray) -> float:
+        mag = np.abs(u) if self.group_axis is None else np.sqrt(np.sum(np.square(u), axis=self.group_axis))
         if self.p == 0:
-            return self.lam * float(np.count_nonzero(u))
-        return self.lam * float(np.sum(np.abs(u) ** self.p))
+            return self.lam * float(np.count_nonzero(mag))
+        return self.lam * float(np.sum(mag**self.p))
 
     def prox(self, v: np.ndarray, step: float) -> np.ndarray:
-        return prox_lp(v, step * self.lam, self.p)
+        return prox_lp(v, step * self.lam, self.p, group_axis=self.group_axis)
 
 
 class Generator(Protocol):
@@ -100,7 +82,7 @@ class PropagationResult:
 
 
 def propagate(
-    data: DataFidelity,
+    data: Fidelity,
     prior: LpPrior,
     u_init: np.ndarray,
     *,
@@ -125,28 +107,28 @@ def propagate(
         which has no guarantee; it exists for the ablation.
     """
     generator = generator or IdentityGenerator()
-    step = 1.0 / max(data.operator.lipschitz, 1e-12)
+    step = 1.0 / max(data.lipschitz, 1e-12)
 
-    def psi_and_residual(x: np.ndarray) -> tuple[float, np.ndarray]:
-        r = data.residual(x)
-        return 0.5 * float(np.vdot(r, r)) + prior.value(x), r
+    def psi_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        f, grad = data.value_and_grad(x)
+        return f + prior.value(x), grad
 
     u = np.array(u_init, dtype=float)
-    psi_u, r_u = psi_and_residual(u)
+    psi_u, grad_u = psi_and_grad(u)
     psi = [psi_u]
     accepted = []
     for t, gamma in enumerate(gammas):
         proposal = generator(data.warm_start(u, gamma), t)
-        psi_prop, r_prop = psi_and_residual(proposal)
+        psi_prop, grad_prop = psi_and_grad(proposal)
         if not corrector:
             u, psi_u = proposal, psi_prop
             psi.append(psi_u)
             accepted.append(True)
             continue
         take = bool(np.isfinite(psi_prop) and psi_prop <= psi_u)
-        v, r_v = (proposal, r_prop) if take else (u, r_u)
-        u = prior.prox(v - step * data.operator.adjoint(r_v), step)
-        psi_u, r_u = psi_and_residual(u)
+        v, grad_v = (proposal, grad_prop) if take else (u, grad_u)
+        u = prior.prox(v - step * grad_v, step)
+        psi_u, grad_u = psi_and_grad(u)
         psi.append(psi_u)
         accepted.append(take)
     return PropagationResult(u=u, psi=np.asarray(psi), accepted=np.asarray(accepted))

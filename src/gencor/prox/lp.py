@@ -32,8 +32,16 @@ def prox_l0(v: np.ndarray, tau: float) -> np.ndarray:
     return np.where(np.abs(v) > np.sqrt(2.0 * tau), v, 0.0)
 
 
-def prox_lp(v: np.ndarray, tau: float, p: float, *, iterations: int = 8) -> np.ndarray:
-    """Global minimiser of ``1/2 (x - v)^2 + tau |x|^p`` for each entry of ``v``."""
+def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | None = None, iterations: int = 8) -> np.ndarray:
+    """Global minimiser of ``1/2 (x - v)^2 + tau |x|^p`` for each entry of ``v``.
+
+    With ``group_axis``, ``|x|`` is the Euclidean norm along that axis (an isotropic penalty on
+    gradient vectors): the prox then shrinks each vector's length by the scalar prox.
+    """
+    if group_axis is not None:
+        norm = np.sqrt(np.sum(np.square(v), axis=group_axis, keepdims=True))
+        shrunk = prox_lp(norm, tau, p, iterations=iterations)
+        return np.asarray(v) * np.divide(shrunk, norm, out=np.zeros_like(norm), where=norm > 0)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must lie in [0, 1], got {p}")
     if tau < 0:

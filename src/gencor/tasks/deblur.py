@@ -52,7 +52,7 @@ def deblur(
     *,
     kernel_size: int = 31,
     channel_axis: int | None = None,
-    generator: str = "shrink",
+    generator: str = "none",
     corrector: bool = True,
     lam: float | None = None,
     progress: ProgressFn | None = None,
@@ -70,8 +70,8 @@ def deblur(
     channel_axis
         Axis of the color channels, or ``None`` for gray.
     generator
-        ``"shrink"`` (analytic, default until trained weights ship) or ``"none"`` (identity:
-        the Corrector-only variant).
+        ``"none"`` (identity: the Corrector-only variant, the default until trained weights
+        ship) or ``"shrink"`` (the analytic shrinkage of half-quadratic splitting).
     corrector
         Keep the monotone Corrector.
     lam

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
+from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import psf2otf
 from gencor.operators.gradient import Gradient
@@ -54,13 +55,6 @@ def deconvolve_plane(
         x = fft.irfft2(num / (den_data + beta * den_grad), s=shape)
         beta *= beta_rate
     return x[..., :h, :w]
-
-
-def estimate_noise(image: np.ndarray) -> float:
-    """Gaussian noise level of a gray image, from the wavelet MAD estimator of scikit-image."""
-    from skimage.restoration import estimate_sigma
-
-    return float(estimate_sigma(image))
 
 
 def deconvolve(
