@@ -31,3 +31,16 @@ def test_levin_bench_writes_tables_and_plot(tmp_path: Path) -> None:
     for name in ("levin.md", "levin.csv", "levin_er_cdf.png"):
         assert (out / name).stat().st_size > 100
     assert (out / "levin.csv").read_text().count("\n") == 4  # header, 2 images, mean
+
+
+def test_synthetic_cases_blur_with_real_borders() -> None:
+    from gencor.bench.synthetic import make_case, validation_cases
+
+    cases = validation_cases(seed=0, sigma=0.0)
+    assert len(cases) == 20 and len({c.seed for c in cases}) == 20
+    sharp, blurred, k = make_case(cases[0])
+    assert sharp.shape == blurred.shape == (255, 255)
+    assert k.shape == (27, 27) and abs(k.sum() - 1) < 1e-12
+    assert np.allclose(blurred * 255, np.round(blurred * 255))  # 8-bit
+    again = make_case(cases[0])
+    assert np.array_equal(again[1], blurred)  # deterministic under the seed

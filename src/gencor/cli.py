@@ -79,10 +79,17 @@ def _cmd_bench_levin(args: argparse.Namespace) -> None:
     run_levin(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
 
 
-def _cmd_bench_noisy(args: argparse.Namespace) -> None:
-    from gencor.bench.noisy import run_noisy
+def _cmd_bench_synthetic(args: argparse.Namespace) -> None:
+    from gencor.bench.synthetic import noisy_cases, run_synthetic, validation_cases
 
-    run_noisy(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, seed=args.seed, sigma=args.sigma, quiet=args.quiet)
+    command = f"gencor bench {args.bench} --kernel-size {args.kernel_size} --seed {args.seed} --sigma {args.sigma}"
+    if args.bench == "noisy":
+        cases = noisy_cases(Path(args.data), seed=args.seed, sigma=args.sigma)
+        title = "Noisy camera-shake set (Set12, Kodak24)"
+    else:
+        cases = validation_cases(seed=args.seed, sigma=args.sigma)
+        title = "Validation set (scikit-image sample photos)"
+    run_synthetic(cases, title=title, stem=args.bench, command=command, out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,18 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
     default_data = Path("..") / "shared" / "data"
     for name, func, data, ks, help_ in (
         ("levin", _cmd_bench_levin, default_data / "levin09", 31, "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
-        ("noisy", _cmd_bench_noisy, default_data / "test", 51, "our noisy set: test photos, synthetic camera shake up to 51 px, noise 0.01, 8 bit"),
+        ("noisy", _cmd_bench_synthetic, default_data / "test", 51, "our noisy set: test photos, synthetic camera shake up to 51 px, noise 0.01, 8 bit"),
+        ("validation", _cmd_bench_synthetic, None, 31, "the validation set parameters are chosen on: scikit-image sample photos, shake up to 27 px, noise 0.005"),
     ):
         q = bsub.add_parser(name, help=help_, description=help_)
-        q.add_argument("--data", default=str(data), metavar="DIR", help=f"data folder (default {data})")
+        if data is not None:
+            q.add_argument("--data", default=str(data), metavar="DIR", help=f"data folder (default {data})")
         q.add_argument("--kernel-size", type=int, default=ks, metavar="N", help=f"kernel size given to the estimator (default {ks})")
         q.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
         q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N images (for a quick look)")
         q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the Markdown table, CSV and plots (default docs/bench)")
         q.add_argument("--quiet", action="store_true", help="no progress bar")
-        if name == "noisy":
+        if name != "levin":
+            sigma = 0.01 if name == "noisy" else 0.005
             q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
-            q.add_argument("--sigma", type=float, default=0.01, metavar="S", help="noise standard deviation (default 0.01)")
+            q.add_argument("--sigma", type=float, default=sigma, metavar="S", help=f"noise standard deviation (default {sigma})")
         q.set_defaults(func=func)
     return parser
 
