@@ -20,20 +20,24 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 
 def convergence_plot(estimate: KernelEstimate, path: Path) -> None:
-    """``Psi`` at every stage of every propagation run, one panel per pyramid scale."""
+    """For every propagation run, ``Psi`` at each stage relative to its start, one panel per scale.
+
+    Each run has its own objective (kernel, ``lam`` and ``beta`` change between runs), so the
+    curves are normalised by their first value; the guarantee is that each stays at or below 1.
+    """
     n = len(estimate.scales)
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8), squeeze=False, sharey=True)
     for ax, rec in zip(axes[0], estimate.scales):
         offset = 0
         for run in rec.psi:
-            ax.plot(np.arange(offset, offset + len(run)), run, "-o", ms=2, lw=1)
+            ax.plot(np.arange(offset, offset + len(run)), run / run[0], "-", lw=0.8, color="tab:blue")
             offset += len(run) - 1
-        ax.set_yscale("log")
-        ax.set_title(f"{rec.image_shape[1]}x{rec.image_shape[0]}, k={rec.kernel_size}", fontsize=8)
+        ax.axhline(1.0, color="gray", lw=0.8, ls=":")
+        ax.set_title(f"{rec.image_shape[1]}x{rec.image_shape[0]}, k={rec.kernel_size}, {len(rec.psi)} runs", fontsize=8)
         ax.set_xlabel("stage", fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[0][0].set_ylabel("Psi(u^t) (one colour per run)", fontsize=8)
-    fig.suptitle("GCM objective per scale: never increases within a run", fontsize=9)
+    axes[0][0].set_ylabel("Psi(u^t) / Psi(u^0) within a run", fontsize=8)
+    fig.suptitle("GCM objective at every stage: within each run it never increases", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
 
