@@ -30,7 +30,7 @@ def test_levin_bench_writes_tables_and_plot(tmp_path: Path) -> None:
     assert summary["mean_psnr_true_kernel"] > 25
     for name in ("levin.md", "levin.csv", "levin_er_cdf.png"):
         assert (out / name).stat().st_size > 100
-    assert (out / "levin.csv").read_text().count("\n") == 4  # header, 2 images, mean
+    assert (out / "levin.csv").read_text().count("\n") == 5  # header, 2 images, mean, true kernel
 
 
 def test_synthetic_cases_blur_with_real_borders() -> None:

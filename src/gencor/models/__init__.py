@@ -1,0 +1,5 @@
+"""The learned Generator (PyTorch). This package is the only place that imports torch."""
+
+from gencor.models.generator import CNNGenerator, GradientDenoiser
+
+__all__ = ["GradientDenoiser", "CNNGenerator"]
