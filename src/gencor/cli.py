@@ -79,6 +79,12 @@ def _cmd_bench_levin(args: argparse.Namespace) -> None:
     run_levin(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
 
 
+def _cmd_bench_large(args: argparse.Namespace) -> None:
+    from gencor.bench.large import run_large
+
+    run_large(out_dir=Path(args.out), kernel_size=args.kernel_size, quiet=args.quiet)
+
+
 def _cmd_bench_synthetic(args: argparse.Namespace) -> None:
     from gencor.bench.synthetic import noisy_cases, run_synthetic, validation_cases
 
@@ -122,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmarks that print and write measured tables and plots")
     bsub = b.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    q = bsub.add_parser("large", help="time and peak memory of deblur on a 12-megapixel photo (gray and RGB)", description="Time and peak memory of deblur on the bundled example scaled to 4000x3000, gray and RGB.")
+    q.add_argument("--kernel-size", type=int, default=31, metavar="N", help="kernel size (default 31)")
+    q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the tables (default docs/bench)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=_cmd_bench_large)
     default_data = Path("..") / "shared" / "data"
     for name, func, data, ks, help_ in (
         ("levin", _cmd_bench_levin, default_data / "levin09", 31, "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
