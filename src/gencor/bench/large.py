@@ -13,7 +13,6 @@ import time
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 from skimage.transform import resize
 
 from gencor.bench.common import Row, run_pool, write_tables

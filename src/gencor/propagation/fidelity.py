@@ -38,10 +38,6 @@ class DataFidelity:
     def lipschitz(self) -> float:
         return self.operator.lipschitz
 
-    def value(self, u: np.ndarray) -> float:
-        r = self.operator.forward(u) - self.y
-        return 0.5 * float(np.vdot(r, r))
-
     def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         r = self.operator.forward(u) - self.y
         return 0.5 * float(np.vdot(r, r)), self.operator.adjoint(r)
