@@ -76,6 +76,36 @@ def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int) ->
 GENERATORS: dict[str, GeneratorFactory] = {"shrink": shrinkage_generator, "none": identity_generator}
 
 
+def latent_gradients(
+    data: SplitFidelity,
+    prior: LpPrior,
+    g: np.ndarray,
+    *,
+    beta_start: float,
+    beta_max: float,
+    beta_rate: float,
+    gamma_ratio: float,
+    generator: GeneratorFactory,
+    scale: int,
+    corrector: bool,
+    record: ScaleRecord | None = None,
+) -> np.ndarray:
+    """The latent step: one Algorithm-1 run per ``beta`` of the ladder, started from the observed
+    gradients that survive the first threshold (so the first latent is the smooth image behind the
+    strongest edges, not a ringing deconvolution)."""
+    beta = beta_start * prior.lam
+    u = prior.prox(g, 1.0 / beta)
+    while beta < beta_max:
+        gammas = (gamma_ratio * beta,)
+        run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale), corrector=corrector)
+        u = run.u
+        if record is not None:
+            record.psi.append(run.psi)
+            record.accepted.append(run.accepted)
+        beta *= beta_rate
+    return u
+
+
 def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[float, int]]:
     """``(image scale, kernel size)`` from coarsest to finest; the coarsest kernel is 3 to 5 px."""
     levels = []
@@ -156,19 +186,10 @@ def estimate_kernel(
     """
 
     def latent(data: SplitFidelity, prior: LpPrior, g: np.ndarray, scale: int, record: ScaleRecord) -> np.ndarray:
-        """One Algorithm-1 run per ``beta`` of the ladder, from the thresholded observed gradients
-        (so the first latent is the smooth image behind the strongest edges, not a ringing
-        deconvolution)."""
-        beta = beta_start * prior.lam
-        u = prior.prox(g, 1.0 / beta)
-        while beta < beta_max:
-            gammas = (gamma_ratio * beta,)
-            run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale), corrector=corrector)
-            u = run.u
-            record.psi.append(run.psi)
-            record.accepted.append(run.accepted)
-            beta *= beta_rate
-        return u
+        return latent_gradients(
+            data, prior, g, beta_start=beta_start, beta_max=beta_max, beta_rate=beta_rate,
+            gamma_ratio=gamma_ratio, generator=generator, scale=scale, corrector=corrector, record=record,
+        )
 
     sigma = estimate_noise(blurred)
     if sigma > denoise_above:
