@@ -79,6 +79,18 @@ def _cmd_bench_levin(args: argparse.Namespace) -> None:
     run_levin(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
 
 
+def _cmd_train(args: argparse.Namespace) -> None:
+    from gencor.models.train import TrainConfig, train
+
+    cfg = TrainConfig(data=Path(args.data), out=Path(args.out), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
+    result = train(cfg, resume=args.resume, quiet=args.quiet)
+    print(
+        f"trained {cfg.steps} steps in {result.seconds:.0f} s: loss {result.losses[0] if result.losses else float('nan'):.3e} -> "
+        f"{result.losses[-1] if result.losses else float('nan'):.3e}; validation gradient PSNR {result.val_psnr:.2f} dB "
+        f"(identity {result.val_psnr_identity:.2f} dB); weights in {cfg.out}"
+    )
+
+
 def _cmd_bench_large(args: argparse.Namespace) -> None:
     from gencor.bench.large import run_large
 
@@ -125,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, default=None, metavar="L", help="prior weight (default: from the noise level measured on the photo)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
     p.set_defaults(func=_cmd_deconv)
+
+    t = sub.add_parser("train", help="train the Generator networks on synthetic camera shake", description="Train the two gradient-direction networks of the Generator on Train400 with synthetic camera-shake kernels; inputs are the warm starts collected from the propagation.")
+    t.add_argument("--data", default=str(Path("..") / "shared" / "data" / "train" / "Train400"), metavar="DIR", help="folder of sharp training PNGs (default ../shared/data/train/Train400)")
+    t.add_argument("--out", default="gencor_generator.pt", metavar="PT", help="checkpoint and weights file (default gencor_generator.pt)")
+    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 3000; 40 with --quick)")
+    t.add_argument("--images", type=int, default=None, metavar="N", help="use only the first N training images")
+    t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
+    t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    t.add_argument("--quick", action="store_true", help="a few seconds on a few images with a small network (for tests)")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=_cmd_train)
 
     b = sub.add_parser("bench", help="benchmarks that print and write measured tables and plots")
     bsub = b.add_subparsers(dest="bench", required=True, metavar="BENCH")
