@@ -185,12 +185,6 @@ def estimate_kernel(
         Optional callback.
     """
 
-    def latent(data: SplitFidelity, prior: LpPrior, g: np.ndarray, scale: int, record: ScaleRecord) -> np.ndarray:
-        return latent_gradients(
-            data, prior, g, beta_start=beta_start, beta_max=beta_max, beta_rate=beta_rate,
-            gamma_ratio=gamma_ratio, generator=generator, scale=scale, corrector=corrector, record=record,
-        )
-
     sigma = estimate_noise(blurred)
     if sigma > denoise_above:
         blurred = denoise_tv_chambolle(blurred, weight=denoise * sigma**2)
@@ -215,7 +209,19 @@ def estimate_kernel(
         interior[margin : shape[0] - margin, margin : shape[1] - margin] = 1.0
         record = ScaleRecord(image_shape=shape, kernel_size=ks, kernel=k)
         for it in range(iterations):
-            u = latent(SplitFidelity(Convolution(k, y_ext.shape), y_ext, 1.0), LpPrior(lam_it, p, group_axis=0), g, s_idx, record)
+            u = latent_gradients(
+                SplitFidelity(Convolution(k, y_ext.shape), y_ext, 1.0),
+                LpPrior(lam_it, p, group_axis=0),
+                g,
+                beta_start=beta_start,
+                beta_max=beta_max,
+                beta_rate=beta_rate,
+                gamma_ratio=gamma_ratio,
+                generator=generator,
+                scale=s_idx,
+                corrector=corrector,
+                record=record,
+            )
             k = clean_kernel(kernel_step(u * interior, g * interior, ks, eta=eta), rel_threshold=rel_threshold)
             lam_it = max(lam_it * lam_decay, lam_min)
             if progress is not None:
