@@ -14,15 +14,19 @@ from gencor.kernels import random_motion_kernel
 from conftest import shapes_image
 
 
-def test_levin_bench_writes_tables_and_plot(tmp_path: Path) -> None:
-    data = tmp_path / "levin"
+def _levin_set(data: Path, n: int = 2) -> Path:
     data.mkdir()
     rng = np.random.default_rng(0)
-    for i in range(2):
+    for i in range(n):
         big = shapes_image(80, seed=i)
         f = random_motion_kernel(7, rng, extent=5)
         y = correlate2d(big, f, mode="valid")[:72, :72]  # Levin's convention: correlation
         savemat(data / f"im0{i}_flit01.mat", {"x": big[3:75, 3:75], "y": y, "f": f})
+    return data
+
+
+def test_levin_bench_writes_tables_and_plot(tmp_path: Path) -> None:
+    data = _levin_set(tmp_path / "levin")
     out = tmp_path / "out"
     summary = run_levin(data, out_dir=out, kernel_size=9, jobs=1, limit=None, quiet=True)
     assert summary["images"] == 2
@@ -44,3 +48,15 @@ def test_synthetic_cases_blur_with_real_borders() -> None:
     assert np.allclose(blurred * 255, np.round(blurred * 255))  # 8-bit
     again = make_case(cases[0])
     assert np.array_equal(again[1], blurred)  # deterministic under the seed
+
+
+def test_ablation_bench_compares_three_variants(tmp_path: Path) -> None:
+    from gencor.bench.ablation import VARIANTS, run_ablation
+
+    out = tmp_path / "out"
+    summaries = run_ablation(_levin_set(tmp_path / "levin"), out_dir=out, kernel_size=9, jobs=1, images=1, limit=None, quiet=True)
+    assert set(summaries) == set(VARIANTS) and all(s["images"] == 2 for s in summaries.values())
+    text = (out / "ablation.md").read_text()
+    assert "never increases in the long run: True" in text
+    assert (out / "ablation_stages.png").stat().st_size > 1000
+    assert (out / "ablation.csv").read_text().count("\n") == 4

@@ -7,16 +7,17 @@ import pytest
 import torch
 
 from gencor.kernels import random_motion_kernel
-from gencor.models import CNNGenerator, GradientDenoiser
+from gencor.models import CNNGenerator, ResidualCNN
+from gencor.models.generator import CNN_LEVELS, cnn_generator, load_nets, shipped_generator
 from gencor.operators import Convolution, Gradient
-from gencor.propagation import LpPrior, SplitFidelity, propagate
+from gencor.propagation import LpPrior, ShrinkageGenerator, SplitFidelity, propagate
 
 from conftest import shapes_image
 
 
 def test_network_keeps_size_and_is_residual() -> None:
     torch.manual_seed(0)
-    net = GradientDenoiser(width=8).eval()
+    net = ResidualCNN(width=8).eval()
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 7 and [c.dilation[0] for c in convs] == [1, 2, 3, 4, 3, 2, 1]
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 5
@@ -30,7 +31,7 @@ def test_network_keeps_size_and_is_residual() -> None:
 
 def test_cnn_generator_inside_the_propagation(rng: np.random.Generator) -> None:
     torch.manual_seed(1)
-    gen = CNNGenerator((GradientDenoiser(width=8), GradientDenoiser(width=8)), threads=1)
+    gen = CNNGenerator((ResidualCNN(width=8), ResidualCNN(width=8)), threads=1)
     x = shapes_image(40)
     k = random_motion_kernel(7, rng)
     y = Convolution(k, x.shape).forward(x)
@@ -52,5 +53,38 @@ def test_only_models_import_torch() -> None:
 
 @pytest.mark.parametrize("width", [16, 64])
 def test_width_sets_parameter_count(width: int) -> None:
-    n = sum(p.numel() for p in GradientDenoiser(width=width).parameters())
+    n = sum(p.numel() for p in ResidualCNN(width=width).parameters())
     assert n > 9 * width * width * 5
+
+
+def test_shipped_weights_load_and_are_small() -> None:
+    from gencor.models.generator import WEIGHTS
+
+    assert WEIGHTS.stat().st_size < 5 * 2**20
+    gen = shipped_generator()
+    u = np.random.default_rng(0).normal(0, 0.05, (2, 30, 40))
+    out = gen(u, 0)
+    assert out.shape == u.shape and np.all(np.isfinite(out)) and not np.allclose(out, u)
+
+
+def test_cnn_factory_runs_only_at_the_first_levels() -> None:
+    prior, gammas = LpPrior(0.004, 0.0, group_axis=0), (0.032,)
+    early = cnn_generator(prior, gammas, 0, CNN_LEVELS.start)
+    assert isinstance(early, ShrinkageGenerator) and early.inner is shipped_generator()
+    assert cnn_generator(prior, gammas, 3, CNN_LEVELS.stop) is None
+
+
+def test_shrunk_cnn_proposal_is_sparse(rng: np.random.Generator) -> None:
+    """The proposal is as sparse as the prior asks, so it can win the L0 test of the Corrector."""
+    prior = LpPrior(0.004, 0.0, group_axis=0)
+    u0 = rng.normal(0, 0.05, (2, 40, 40))
+    out = ShrinkageGenerator(prior, (0.032,), inner=shipped_generator())(u0, 0)
+    mag = np.hypot(*out)
+    assert np.all((mag == 0) | (mag >= np.sqrt(2 * 0.004 / 0.032) - 1e-12))
+
+
+def test_bad_weights_file_is_a_value_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "w.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot read Generator weights"):
+        load_nets(bad)

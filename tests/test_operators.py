@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gencor.kernels import random_motion_kernel
-from gencor.operators import Convolution, Gradient, KernelConvolution, LinearOperator, Mask, extend_periodic
+from gencor.operators import Convolution, Gradient, KernelConvolution, LinearOperator, Mask, Wavelet, extend_periodic
 from gencor.operators.convolution import psf2otf
 from gencor.propagation import DataFidelity
 
@@ -20,10 +20,11 @@ def _operators(rng: np.random.Generator) -> list[LinearOperator]:
         KernelConvolution(rng.normal(size=shape), (3, 3)),
         Gradient(shape),
         Mask(rng.uniform(size=shape) > 0.4),
+        Wavelet((24, 32), levels=3),
     ]
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(6))
 def test_dot_product(index: int, rng: np.random.Generator) -> None:
     op = _operators(rng)[index]
     for _ in range(3):
@@ -126,3 +127,14 @@ def test_split_fidelity_gradient_warm_start_and_lipschitz(rng: np.random.Generat
     d /= np.linalg.norm(d)
     curvature = (data.value_and_grad(u + d)[0] - 2 * f0 + data.value_and_grad(u - d)[0])
     assert curvature <= data.lipschitz * (1 + 1e-9)
+
+
+def test_wavelet_is_orthonormal_on_stacks(rng: np.random.Generator) -> None:
+    w = Wavelet((16, 24), levels=2)
+    x = rng.normal(size=(3, 16, 24))
+    c = w.forward(x)
+    assert np.linalg.norm(c) == pytest.approx(np.linalg.norm(x))
+    np.testing.assert_allclose(w.adjoint(c), x, atol=1e-12)
+    assert 0 < w.detail.sum() < w.detail.size
+    with pytest.raises(ValueError, match="multiple of 4"):
+        Wavelet((18, 24), levels=2)

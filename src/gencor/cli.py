@@ -44,6 +44,7 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
         kernel_size=args.kernel_size,
         channel_axis=-1 if photo.is_color else None,
         generator=args.generator,
+        corrector=not args.no_corrector,
         progress=update,
     )
     if bar is not None:
@@ -73,16 +74,85 @@ def _cmd_deconv(args: argparse.Namespace) -> None:
         print(f"wrote {out}")
 
 
+def _cmd_inpaint(args: argparse.Namespace) -> None:
+    from gencor.io import check_output_path, read_image, write_image
+    from gencor.tasks.inpaint import inpaint
+
+    photo = read_image(args.input)
+    mask = read_image(args.mask)
+    out = check_output_path(args.output, args.input, args.mask)
+    m = mask.pixels.mean(axis=-1) if mask.is_color else mask.pixels
+    result = inpaint(photo.pixels, m, channel_axis=-1 if photo.is_color else None, generator=args.generator)
+    photo.pixels = result.image
+    write_image(out, photo)
+    if not args.quiet:
+        print(f"wrote {out} ({100 * (1 - (m >= 0.5).mean()):.1f}% of the pixels filled, {int(result.accepted.sum())}/{result.accepted.size} Generator proposals accepted)")
+
+
+def _cmd_smooth(args: argparse.Namespace) -> None:
+    from gencor.io import check_output_path, read_image, write_image
+    from gencor.tasks.smooth import smooth
+
+    photo = read_image(args.input)
+    out = check_output_path(args.output, args.input)
+    photo.pixels = smooth(photo.pixels, lam=args.lam, channel_axis=-1 if photo.is_color else None).image
+    write_image(out, photo)
+    if not args.quiet:
+        print(f"wrote {out}")
+
+
+def _cmd_sketch(args: argparse.Namespace) -> None:
+    from gencor.io import Photo, check_output_path, read_image, write_image
+    from gencor.tasks.sketch import sketch
+
+    photo = read_image(args.input)
+    out = check_output_path(args.output, args.input)
+    drawing = sketch(
+        photo.pixels,
+        channel_axis=-1 if photo.is_color else None,
+        color=args.color,
+        smoothing=None if args.no_smooth else args.lam,
+        seed=args.seed,
+    )
+    write_image(out, Photo(drawing, photo.alpha, photo.bit_depth))
+    if not args.quiet:
+        print(f"wrote {out}")
+
+
 def _cmd_bench_levin(args: argparse.Namespace) -> None:
     from gencor.bench.levin import run_levin
 
     run_levin(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
 
 
+def _cmd_bench_ablation(args: argparse.Namespace) -> None:
+    from gencor.bench.ablation import run_ablation
+
+    run_ablation(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, images=args.images, limit=args.limit, quiet=args.quiet)
+
+
+def _cmd_bench_beyond(args: argparse.Namespace) -> None:
+    from gencor.bench import beyond
+
+    if args.bench == "inpaint":
+        beyond.run_inpaint(Path(args.data), out_dir=Path(args.out), seed=args.seed, limit=args.limit, quiet=args.quiet)
+    elif args.bench == "smooth":
+        beyond.run_smooth(Path(args.data), out_dir=Path(args.out), lam=args.lam, quiet=args.quiet)
+    else:
+        beyond.run_sketch(Path(args.data), out_dir=Path(args.out), quiet=args.quiet)
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     from gencor.models.train import TrainConfig, train
 
-    cfg = TrainConfig(data=Path(args.data), out=Path(args.out), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
+    if args.task == "inpaint":
+        from gencor.models.inpainter import InpaintTrainConfig, train_inpainter
+
+        icfg = InpaintTrainConfig(data=Path(args.data), out=Path(args.out or "gencor_inpainter.pt"), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
+        ires = train_inpainter(icfg, resume=args.resume, quiet=args.quiet)
+        print(f"trained {icfg.steps} steps in {ires.seconds:.0f} s; validation PSNR {ires.val_psnr:.2f} dB (first-stage fill {ires.val_psnr_fill:.2f} dB); weights in {icfg.out}")
+        return
+    cfg = TrainConfig(data=Path(args.data), out=Path(args.out or "gencor_generator.pt"), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
     result = train(cfg, resume=args.resume, quiet=args.quiet)
     print(
         f"trained {cfg.steps} steps in {result.seconds:.0f} s: loss {result.losses[0] if result.losses else float('nan'):.3e} -> "
@@ -125,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel-size", type=int, default=31, metavar="N", help="odd side of the kernel support in pixels, larger than the longest blur streak (default 31; try 51+ for long exposures at full resolution)")
     p.add_argument("--save-kernel", metavar="K", action="append", default=[], help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
     p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale")
-    p.add_argument("--generator", choices=list(GENERATORS), default="none", help="Generator of each stage: 'none' (identity, i.e. Corrector only; the default until trained weights ship) or 'shrink' (analytic shrinkage)")
+    p.add_argument("--generator", choices=list(GENERATORS), default="cnn", help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic shrinkage)")
+    p.add_argument("--no-corrector", action="store_true", help="drop the monotone Corrector: the Generator-only variant, a naive cascade without guarantee (for comparisons)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     p.set_defaults(func=_cmd_deblur)
@@ -138,10 +209,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no summary line")
     p.set_defaults(func=_cmd_deconv)
 
-    t = sub.add_parser("train", help="train the Generator networks on synthetic camera shake", description="Train the two gradient-direction networks of the Generator on Train400 with synthetic camera-shake kernels; inputs are the warm starts collected from the propagation.")
+    p = sub.add_parser("inpaint", help="fill missing pixels (random drop-outs, text overlays, blocks)", description="Fill the pixels of INPUT that MASK marks as missing, with the GCM propagation and the shipped inpainting Generator.")
+    p.add_argument("input", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color)")
+    p.add_argument("--mask", required=True, metavar="MASK", help="image of the same size: 255 (white) where observed, 0 (black) where missing")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the filled photo")
+    p.add_argument("--generator", choices=["cnn", "none"], default="cnn", help="'cnn' (shipped network; default) or 'none' (Corrector only)")
+    p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.set_defaults(func=_cmd_inpaint)
+
+    p = sub.add_parser("smooth", help="edge-preserving L0 gradient smoothing", description="Flatten texture and keep edges: min ||x - y||^2 + LAM * (pixels with a non-zero gradient), run as the GCM propagation.")
+    p.add_argument("input", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the smoothed photo")
+    p.add_argument("--lam", type=float, default=0.02, metavar="L", help="smoothing strength, as in Xu et al. 2011 (default 0.02; 0.005 light, 0.1 strong)")
+    p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.set_defaults(func=_cmd_smooth)
+
+    p = sub.add_parser("sketch", help="pencil drawing (Lu, Xu, Jia 2012) of the smoothed photo", description="Render INPUT as a pencil drawing: strokes from line-convolved gradients and a tone-matched procedural pencil texture, drawn on the L0-smoothed photo.")
+    p.add_argument("input", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the drawing")
+    p.add_argument("--color", action="store_true", help="colored pencil (keeps the photo's chroma; needs a color photo)")
+    p.add_argument("--lam", type=float, default=0.01, metavar="L", help="strength of the smoothing applied first (default 0.01)")
+    p.add_argument("--no-smooth", action="store_true", help="draw on the raw photo")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the pencil texture (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.set_defaults(func=_cmd_sketch)
+
+    t = sub.add_parser("train", help="train the Generator networks (deblurring or inpainting)", description="Train the Generator on Train400. --task deblur (default): the two gradient-direction networks, on synthetic camera shake, with inputs collected from the estimator. --task inpaint: the image network of inpainting, on synthetic masks.")
+    t.add_argument("--task", choices=["deblur", "inpaint"], default="deblur", help="which Generator to train (default deblur)")
     t.add_argument("--data", default=str(Path("..") / "shared" / "data" / "train" / "Train400"), metavar="DIR", help="folder of sharp training PNGs (default ../shared/data/train/Train400)")
-    t.add_argument("--out", default="gencor_generator.pt", metavar="PT", help="checkpoint and weights file (default gencor_generator.pt)")
-    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 3000; 40 with --quick)")
+    t.add_argument("--out", default=None, metavar="PT", help="checkpoint and weights file (default gencor_generator.pt, or gencor_inpainter.pt with --task inpaint)")
+    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 4000 for deblur, 6000 for inpaint; 40 with --quick)")
     t.add_argument("--images", type=int, default=None, metavar="N", help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
@@ -157,8 +254,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=_cmd_bench_large)
     default_data = Path("..") / "shared" / "data"
+    for name, help_ in (
+        ("inpaint", "inpainting against OpenCV (Telea, Navier-Stokes, FSR) and scikit-image (biharmonic): Kodak24 with 60% random and text masks, and examples/inpainting"),
+        ("smooth", "L0 smoothing against cv2.ximgproc.l0Smooth at the same lambda: objective reached, time, and a figure on examples/rtv"),
+        ("sketch", "figure: pencil sketch of the raw photo, of the L0-smoothed photo, and cv2.pencilSketch"),
+    ):
+        q = bsub.add_parser(name, help=help_, description=help_ + ". Needs OpenCV: pip install 'gencor[bench]'.")
+        q.add_argument("--data", default=str(default_data), metavar="DIR", help=f"the shared data folder (default {default_data})")
+        q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for tables and figures (default docs/bench)")
+        q.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name == "inpaint":
+            q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random masks (default 0)")
+            q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N Kodak photos (for a quick look)")
+        if name == "smooth":
+            q.add_argument("--lam", type=float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
+        q.set_defaults(func=_cmd_bench_beyond)
     for name, func, data, ks, help_ in (
         ("levin", _cmd_bench_levin, default_data / "levin09", 31, "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
+        ("ablation", _cmd_bench_ablation, default_data / "levin09", 31, "GCM against Generator only and Corrector only: per-stage curves on a few Levin images, then the full Levin table of each"),
         ("noisy", _cmd_bench_synthetic, default_data / "test", 51, "our noisy set: test photos, synthetic camera shake up to 51 px, noise 0.01, 8 bit"),
         ("validation", _cmd_bench_synthetic, None, 31, "the validation set parameters are chosen on: scikit-image sample photos, shake up to 27 px, noise 0.005"),
     ):
@@ -170,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N images (for a quick look)")
         q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the Markdown table, CSV and plots (default docs/bench)")
         q.add_argument("--quiet", action="store_true", help="no progress bar")
-        if name != "levin":
+        if name == "ablation":
+            q.add_argument("--images", type=int, default=4, metavar="N", help="Levin images followed stage by stage (default 4)")
+        if name not in ("levin", "ablation"):
             sigma = 0.01 if name == "noisy" else 0.005
             q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
             q.add_argument("--sigma", type=float, default=sigma, metavar="S", help=f"noise standard deviation (default {sigma})")

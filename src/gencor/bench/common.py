@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
@@ -34,8 +35,9 @@ def measured(func: Callable[[], Any]) -> tuple[Any, float, float]:
 
 
 def _single_threaded() -> None:
-    # One BLAS thread per worker: with one worker per core, threaded BLAS only fights itself
-    # (we measured a 5x slow-down of the estimator with 2 workers on 2 cores).
+    # One BLAS (and torch) thread per worker: with one worker per core, threads only fight each
+    # other (we measured a 5x slow-down of the estimator with 2 workers on 2 cores).
+    os.environ["OMP_NUM_THREADS"] = "1"
     threadpool_limits(1)
 
 

@@ -22,12 +22,12 @@ from gencor.tasks.deconv import deconvolve, default_lam
 COLUMNS = ["image", "psnr", "ssim", "error_ratio", "kernel_similarity", "seconds", "peak_mib", "psnr_true_kernel", "ssim_true_kernel"]
 
 
-def _one(job: tuple[Path, int]) -> Row:
-    path, kernel_size = job
+def levin_case(path: Path, kernel_size: int, *, generator: str = "cnn", corrector: bool = True) -> Row:
+    """Deblur one Levin image and score it against the truth and the true-kernel deconvolution."""
     data = loadmat(path)
     x, y, f = data["x"], data["y"], data["f"]
     k_true = f[::-1, ::-1]
-    result, seconds, peak = measured(lambda: deblur(y, kernel_size=kernel_size))
+    result, seconds, peak = measured(lambda: deblur(y, kernel_size=kernel_size, generator=generator, corrector=corrector))
     lam = default_lam(estimate_noise(y))
     est = image_scores(result.image, x)
     ref = image_scores(deconvolve(y, k_true, lam=lam), x)
@@ -44,6 +44,10 @@ def _one(job: tuple[Path, int]) -> Row:
     }
 
 
+def _one(job: tuple[Path, int]) -> Row:
+    return levin_case(*job)
+
+
 def summary(rows: list[Row]) -> dict[str, float]:
     er = np.array([r["error_ratio"] for r in rows])
     return {
@@ -51,6 +55,7 @@ def summary(rows: list[Row]) -> dict[str, float]:
         "er<=2": float(np.mean(er <= 2)),
         "er<=3": float(np.mean(er <= 3)),
         "median_er": float(np.median(er)),
+        "mean_er": float(np.mean(er)),
         "mean_sqrt_er": float(np.mean(np.sqrt(er))),
         "mean_psnr": float(np.mean([r["psnr"] for r in rows])),
         "mean_ssim": float(np.mean([r["ssim"] for r in rows])),

@@ -39,19 +39,22 @@ from gencor.propagation.gcm import (
 
 #: Called as ``progress(scale, n_scales, iteration, n_iterations)``.
 ProgressFn = Callable[[int, int, int, int], None]
-#: Builds the Generator for a stage ladder: ``factory(prior, gammas, scale)``.
-GeneratorFactory = Callable[[LpPrior, tuple[float, ...], int], Generator | None]
+#: Builds the Generator of one Algorithm-1 run: ``factory(prior, gammas, scale, level)``, where
+#: ``level`` counts the runs along the ``beta`` ladder (0 is the most blurred latent).
+GeneratorFactory = Callable[[LpPrior, tuple[float, ...], int, int], Generator | None]
 
 
 @dataclass
 class ScaleRecord:
-    """What happened at one pyramid scale: its size, its final kernel and ``Psi`` of every run."""
+    """What happened at one pyramid scale: its size, its final kernel, the kernel after every
+    alternation (``iterates``), and ``Psi`` and the accepted proposals of every run."""
 
     image_shape: tuple[int, int]
     kernel_size: int
     kernel: np.ndarray
     psi: list[np.ndarray] = field(default_factory=list)
     accepted: list[np.ndarray] = field(default_factory=list)
+    iterates: list[np.ndarray] = field(default_factory=list)
 
 
 @dataclass
@@ -62,18 +65,25 @@ class KernelEstimate:
     scales: list[ScaleRecord]
 
 
-def shrinkage_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int) -> Generator:
+def shrinkage_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator:
     """The analytic default Generator (see :class:`ShrinkageGenerator`)."""
     return ShrinkageGenerator(prior, gammas)
 
 
-def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int) -> Generator:
+def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator:
     """No Generator: the Corrector-only variant."""
     return IdentityGenerator()
 
 
+def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator | None:
+    """The trained CNN Generator (imports torch on first use; see :mod:`gencor.models`)."""
+    from gencor.models.generator import cnn_generator as factory
+
+    return factory(prior, gammas, scale, level)
+
+
 #: Generators selectable by name (``gencor deblur --generator``).
-GENERATORS: dict[str, GeneratorFactory] = {"shrink": shrinkage_generator, "none": identity_generator}
+GENERATORS: dict[str, GeneratorFactory] = {"cnn": cnn_generator, "none": identity_generator, "shrink": shrinkage_generator}
 
 
 def latent_gradients(
@@ -95,15 +105,24 @@ def latent_gradients(
     strongest edges, not a ringing deconvolution)."""
     beta = beta_start * prior.lam
     u = prior.prox(g, 1.0 / beta)
+    level = 0
     while beta < beta_max:
         gammas = (gamma_ratio * beta,)
-        run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale), corrector=corrector)
+        run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale, level), corrector=corrector)
         u = run.u
         if record is not None:
             record.psi.append(run.psi)
             record.accepted.append(run.accepted)
         beta *= beta_rate
+        level += 1
     return u
+
+
+def _or_shrinkage(factory: GeneratorFactory) -> GeneratorFactory:
+    def wrapped(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator:
+        return factory(prior, gammas, scale, level) or ShrinkageGenerator(prior, gammas)
+
+    return wrapped
 
 
 def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[float, int]]:
@@ -180,11 +199,15 @@ def estimate_kernel(
     generator
         Factory of the Generator for each run (``None`` from it means identity).
     corrector
-        Keep the monotone Corrector (``False`` only for the ablation).
+        Keep the monotone Corrector. ``False`` is the Generator-only ablation: a naive cascade
+        with no ``Psi`` test and no prox step, in which the runs that the factory leaves to the
+        identity use the shrinkage Generator instead (else they would apply no prior at all).
     progress
         Optional callback.
     """
 
+    if not corrector:
+        generator = _or_shrinkage(generator)
     sigma = estimate_noise(blurred)
     if sigma > denoise_above:
         blurred = denoise_tv_chambolle(blurred, weight=denoise * sigma**2)
@@ -223,6 +246,7 @@ def estimate_kernel(
                 record=record,
             )
             k = clean_kernel(kernel_step(u * interior, g * interior, ks, eta=eta), rel_threshold=rel_threshold)
+            record.iterates.append(k)
             lam_it = max(lam_it * lam_decay, lam_min)
             if progress is not None:
                 progress(s_idx, len(levels), it, iterations)

@@ -1,5 +1,5 @@
 """The learned Generator (PyTorch). This package is the only place that imports torch."""
 
-from gencor.models.generator import CNNGenerator, GradientDenoiser
+from gencor.models.generator import CNNGenerator, ResidualCNN
 
-__all__ = ["GradientDenoiser", "CNNGenerator"]
+__all__ = ["ResidualCNN", "CNNGenerator"]

@@ -3,25 +3,42 @@
 Seven convolutions with dilations 1-2-3-4-3-2-1 (an IRCNN-like receptive field of 33 px for
 seven layers), batch normalisation and ReLU in between, and a residual connection: the network
 predicts what to remove from its input. One network per gradient direction, as in the paper.
-Training it is a separate step; until weights ship, gencor's default Generator is the identity.
+:func:`cnn_generator` is the Generator factory of the estimator: the shipped networks sharpen the
+warm start, and the prior's shrinkage makes the proposal sparse before the Corrector tests it.
 """
 
 from __future__ import annotations
+
+import functools
+import pickle
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from gencor.propagation.gcm import Generator, LpPrior, ShrinkageGenerator
+
 DILATIONS = (1, 2, 3, 4, 3, 2, 1)
+#: The shipped weights (see docs/MODEL_CARD.md), loaded offline.
+WEIGHTS = Path(__file__).with_name("weights") / "generator.pt"
+#: The runs of every ``beta`` ladder at which the networks propose (0 is the most blurred
+#: latent); the other runs use the identity (the Corrector alone), which bounds the cost of the
+#: network to a few calls per scale.
+CNN_LEVELS = range(0, 1)
 
 
-class GradientDenoiser(nn.Module):
-    """``u -> u - net(u)`` on ``(N, 1, H, W)`` gradient maps; the size is kept (padding = dilation)."""
+class ResidualCNN(nn.Module):
+    """``x -> x[:, :1] - net(x)`` on ``(N, C, H, W)``; the size is kept (padding = dilation).
 
-    def __init__(self, width: int = 64, dilations: tuple[int, ...] = DILATIONS) -> None:
+    Channel 0 is the map to correct (a gradient map, or an image); further input channels are
+    side information (the inpainting mask).
+    """
+
+    def __init__(self, width: int = 64, dilations: tuple[int, ...] = DILATIONS, *, in_channels: int = 1) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        channels = 1
+        channels = in_channels
         for i, d in enumerate(dilations):
             last = i == len(dilations) - 1
             out = 1 if last else width
@@ -33,8 +50,8 @@ class GradientDenoiser(nn.Module):
             channels = out
         self.body = nn.Sequential(*layers)
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        return u - self.body(u)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :1] - self.body(x)
 
 
 class CNNGenerator:
@@ -44,15 +61,45 @@ class CNNGenerator:
     ``threads`` threads.
     """
 
-    def __init__(self, nets: tuple[GradientDenoiser, GradientDenoiser], *, threads: int = 2) -> None:
+    def __init__(self, nets: tuple[ResidualCNN, ResidualCNN], *, threads: int | None = None) -> None:
         self.nets = tuple(net.eval() for net in nets)
         self.threads = threads
 
     def __call__(self, u0: np.ndarray, stage: int) -> np.ndarray:
-        torch.set_num_threads(self.threads)
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
         with torch.inference_mode():
             out = [
                 net(torch.from_numpy(np.ascontiguousarray(u0[d], dtype=np.float32))[None, None])[0, 0].numpy()
                 for d, net in enumerate(self.nets)
             ]
         return np.stack(out).astype(u0.dtype)
+
+
+def load_nets(path: Path) -> tuple[ResidualCNN, ResidualCNN]:
+    """The two direction networks of a checkpoint written by ``gencor train``."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        nets = []
+        for sd in state["nets"]:
+            net = ResidualCNN(width=int(state["width"]))
+            net.load_state_dict(sd)
+            nets.append(net.eval())
+    except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+        raise ValueError(f"cannot read Generator weights {path}: {exc}") from None
+    if len(nets) != 2:
+        raise ValueError(f"cannot read Generator weights {path}: expected 2 networks, found {len(nets)}")
+    return nets[0], nets[1]
+
+
+@functools.cache
+def shipped_generator() -> CNNGenerator:
+    """The shipped networks (loaded once per process)."""
+    return CNNGenerator(load_nets(WEIGHTS))
+
+
+def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator | None:
+    """Estimator factory: shrinkage of the CNN output at the first levels of the ladder."""
+    if level not in CNN_LEVELS:
+        return None
+    return ShrinkageGenerator(prior, gammas, inner=shipped_generator())

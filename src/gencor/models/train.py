@@ -1,11 +1,13 @@
-"""Training the Generator: synthetic camera shake on Train400, inputs collected from the propagation.
+"""Training the Generator: synthetic camera shake on Train400, inputs collected from the estimator.
 
 For each sharp training photo (augmented by flips and quarter turns *before* it is blurred, so
 the two gradient directions stay consistent) we draw a camera-shake kernel, blur with real
-content at the borders, add noise and quantise to 8 bits. Then, at every scale of the pyramid,
-the latent step runs with the true kernel and a recording Generator keeps the warm starts
-``u0`` that a Generator would receive; the target is the sharp image's gradient at that scale.
-Stage-wise collection with the true kernel keeps inputs and targets aligned.
+content at the borders, add noise and quantise to 8 bits. Then the blind estimator runs on it
+as it would at inference (with the identity Generator: the greedy first stage of a stage-wise
+scheme), and a recording factory keeps the warm starts ``u0`` that the network would receive
+at the first runs of every ``beta`` ladder, at every scale and alternation. The target is the
+sharp image's gradient at that scale, aligned to the input by the best integer shift (the
+estimated kernel may sit a pixel off the true one).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,17 +24,15 @@ import torch
 from PIL import Image
 from scipy.signal import fftconvolve
 from skimage.transform import resize
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from gencor.io import atomic_write
-from gencor.kernels.estimate import latent_gradients, pyramid_sizes
+from gencor.kernels.estimate import estimate_kernel
 from gencor.kernels.postprocess import center_kernel
 from gencor.kernels.trajectory import random_motion_kernel
-from gencor.models.generator import GradientDenoiser
-from gencor.operators.boundary import extend_periodic
-from gencor.operators.convolution import Convolution
+from gencor.models.generator import ResidualCNN
 from gencor.operators.gradient import Gradient
-from gencor.propagation.fidelity import SplitFidelity
 from gencor.propagation.gcm import Generator, LpPrior
 
 
@@ -44,7 +45,8 @@ class TrainConfig:
     seed: int = 0
     kernel_size: int = 31
     noise: tuple[float, float] = (0.002, 0.012)
-    lam: float = 0.004
+    levels: int = 2
+    per_scale: int = 3
     val_fraction: float = 0.1
     patch: int = 35
     patches_per_pair: int = 4
@@ -53,6 +55,7 @@ class TrainConfig:
     steps: int | None = None
     lr: float = 1e-3
     checkpoint_every: int = 250
+    jobs: int = 2
     quick: bool = False
     images: int | None = None
 
@@ -62,23 +65,42 @@ class TrainConfig:
             self.batch, self.width, self.checkpoint_every = 16, 8, 20
             self.images = self.images or 6
         if self.steps is None:
-            self.steps = 40 if self.quick else 3000
+            self.steps = 40 if self.quick else 4000
 
 
 class Recorder:
-    """A Generator that returns its input and keeps a copy: it sees exactly what a network would."""
+    """A Generator factory that records the warm starts of the first ``levels`` runs per ladder."""
 
-    def __init__(self) -> None:
-        self.seen: list[np.ndarray] = []
+    def __init__(self, levels: int) -> None:
+        self.levels = levels
+        self.seen: dict[int, list[np.ndarray]] = {}
 
-    def __call__(self, u0: np.ndarray, stage: int) -> np.ndarray:
-        self.seen.append(u0.copy())
-        return u0
+    def __call__(self, prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator | None:
+        if level >= self.levels:
+            return None
+
+        def record(u0: np.ndarray, stage: int) -> np.ndarray:
+            self.seen.setdefault(scale, []).append(u0.copy())
+            return u0
+
+        return record
 
 
 def _augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img = np.rot90(img, int(rng.integers(4)))
     return np.ascontiguousarray(img[:, ::-1] if rng.uniform() < 0.5 else img)
+
+
+def _align(u0: np.ndarray, target: np.ndarray, reach: int = 3) -> np.ndarray:
+    """``target`` rolled by the integer shift (within ``reach``) that best matches ``u0``'s edges."""
+    a, b = np.hypot(*u0), np.hypot(*target)
+    best, shift = -np.inf, (0, 0)
+    for di in range(-reach, reach + 1):
+        for dj in range(-reach, reach + 1):
+            score = float(np.sum(a * np.roll(b, (di, dj), axis=(0, 1))))
+            if score > best:
+                best, shift = score, (di, dj)
+    return np.roll(target, shift, axis=(1, 2))
 
 
 def collect_pairs(sharp: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -88,34 +110,24 @@ def collect_pairs(sharp: np.ndarray, rng: np.random.Generator, cfg: TrainConfig)
     blurred = fftconvolve(sharp, k_full, mode="valid")
     x = sharp[r:-r, r:-r]
     blurred = np.round(np.clip(blurred + rng.uniform(*cfg.noise) * rng.standard_normal(blurred.shape), 0, 1) * 255) / 255
+    recorder = Recorder(cfg.levels)
+    estimate = estimate_kernel(blurred, cfg.kernel_size, generator=recorder)
     pairs = []
-    for s_idx, (scale, ks) in enumerate(pyramid_sizes(cfg.kernel_size)):
-        shape = (max(int(round(x.shape[0] * scale)), 2 * ks), max(int(round(x.shape[1] * scale)), 2 * ks))
-        # Downsampling a thin trajectory needs anti-aliasing, or it can miss every tap.
-        k = np.clip(resize(k_full, (ks, ks), order=1, anti_aliasing=True), 0, None) if ks != cfg.kernel_size else k_full
-        k = k / k.sum()
-        y = resize(blurred, shape, order=1, anti_aliasing=scale < 1)
-        xs = resize(x, shape, order=1, anti_aliasing=scale < 1)
-        y_ext = extend_periodic(y, ks)
-        g = Gradient(y_ext.shape).forward(y_ext)
-        recorder = Recorder()
-
-        def factory(prior: LpPrior, gammas: tuple[float, ...], scale: int) -> Generator:
-            return recorder
-
-        lam = cfg.lam * float(rng.uniform(0.1, 1.0))
-        latent_gradients(
-            SplitFidelity(Convolution(k, y_ext.shape), y_ext, 1.0), LpPrior(lam, 0.0, group_axis=0), g,
-            beta_start=8.0, beta_max=1e5, beta_rate=2.0, gamma_ratio=1.0, generator=factory, scale=s_idx, corrector=True,
-        )
-        target = Gradient(shape).forward(xs)[:, :-1, :-1]  # drop the wrapped last row/column
-        picks = rng.choice(len(recorder.seen), size=min(3, len(recorder.seen)), replace=False)
-        pairs += [(recorder.seen[i][:, : shape[0] - 1, : shape[1] - 1], target) for i in picks]
+    for s_idx, record in enumerate(estimate.scales):
+        seen = recorder.seen.get(s_idx, [])
+        if not seen:
+            continue
+        h, w = record.image_shape
+        xs = resize(x, (h, w), order=1, anti_aliasing=h < x.shape[0]) if (h, w) != x.shape else x
+        target = Gradient((h, w)).forward(xs)[:, :-1, :-1]  # drop the wrapped last row/column
+        for i in rng.choice(len(seen), size=min(cfg.per_scale, len(seen)), replace=False):
+            u0 = seen[i][:, : h - 1, : w - 1]
+            pairs.append((u0, _align(u0, target)))
     return pairs
 
 
 def _patches(pairs: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Random ``patch x patch`` crops of each pair (smaller maps are used whole... if large enough)."""
+    """Random ``patch x patch`` crops of each pair (maps smaller than a patch are skipped)."""
     inputs, targets = [], []
     for u0, tgt in pairs:
         h, w = tgt.shape[1:]
@@ -125,16 +137,27 @@ def _patches(pairs: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generato
             i, j = int(rng.integers(0, h - cfg.patch + 1)), int(rng.integers(0, w - cfg.patch + 1))
             inputs.append(u0[:, i : i + cfg.patch, j : j + cfg.patch])
             targets.append(tgt[:, i : i + cfg.patch, j : j + cfg.patch])
-    return np.asarray(inputs, dtype=np.float32), np.asarray(targets, dtype=np.float32)
+    return np.asarray(inputs, dtype=np.float32).reshape(-1, 2, cfg.patch, cfg.patch), np.asarray(targets, dtype=np.float32).reshape(-1, 2, cfg.patch, cfg.patch)
+
+
+def _one_image(job: tuple[Path, int, TrainConfig]) -> tuple[np.ndarray, np.ndarray]:
+    path, seed, cfg = job
+    rng = np.random.default_rng(seed)
+    with Image.open(path) as im:
+        sharp = np.asarray(im.convert("L"), dtype=float) / 255.0
+    with threadpool_limits(1):
+        return _patches(collect_pairs(_augment(sharp, rng), rng, cfg), rng, cfg)
 
 
 def build_dataset(files: list[Path], rng: np.random.Generator, cfg: TrainConfig, *, desc: str, quiet: bool) -> tuple[np.ndarray, np.ndarray]:
-    pairs = []
-    for f in tqdm(files, desc=desc, disable=quiet, leave=False):
-        with Image.open(f) as im:
-            sharp = np.asarray(im.convert("L"), dtype=float) / 255.0
-        pairs += collect_pairs(_augment(sharp, rng), rng, cfg)
-    return _patches(pairs, rng, cfg)
+    """Patches from every file, collected in ``cfg.jobs`` processes; each file has its own seed."""
+    jobs = [(f, int(s), cfg) for f, s in zip(files, rng.integers(0, 2**32, size=len(files)))]
+    if cfg.jobs > 1:
+        with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
+            parts = list(tqdm(pool.map(_one_image, jobs), total=len(jobs), desc=desc, disable=quiet, leave=False))
+    else:
+        parts = [_one_image(j) for j in tqdm(jobs, desc=desc, disable=quiet, leave=False)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _batches(n: int, batch: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -174,7 +197,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Tra
     x_va, t_va = build_dataset(val_files, rng, cfg, desc="collecting (validation)", quiet=quiet)
     if len(x_tr) < cfg.batch:
         raise ValueError(f"only {len(x_tr)} training patches; use more images or a smaller --batch")
-    nets = [GradientDenoiser(width=cfg.width) for _ in range(2)]
+    nets = [ResidualCNN(width=cfg.width) for _ in range(2)]
     opt = torch.optim.Adam([p for n in nets for p in n.parameters()], lr=cfg.lr)
     step = 0
     if resume and cfg.out.exists():
@@ -214,12 +237,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Tra
     return result
 
 
-def evaluate(nets: list[GradientDenoiser], x: np.ndarray, t: np.ndarray) -> float:
+def evaluate(nets: list[ResidualCNN], x: np.ndarray, t: np.ndarray) -> float:
     with torch.inference_mode():
         pred = np.concatenate([net.eval()(torch.from_numpy(x[:, d : d + 1])).numpy() for d, net in enumerate(nets)], axis=1)
     return gradient_psnr(pred, t)
 
 
-def save(nets: list[GradientDenoiser], opt: torch.optim.Optimizer, step: int, cfg: TrainConfig) -> None:
-    state = {"nets": [n.state_dict() for n in nets], "optimizer": opt.state_dict(), "step": step, "config": {k: str(v) for k, v in asdict(cfg).items()}}
+def save(nets: list[ResidualCNN], opt: torch.optim.Optimizer, step: int, cfg: TrainConfig) -> None:
+    state = {"nets": [n.state_dict() for n in nets], "width": cfg.width, "optimizer": opt.state_dict(), "step": step, "config": {k: str(v) for k, v in asdict(cfg).items()}}
     atomic_write(cfg.out, lambda tmp: torch.save(state, tmp))

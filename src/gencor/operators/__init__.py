@@ -5,6 +5,7 @@ from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import Convolution, KernelConvolution, psf2otf
 from gencor.operators.gradient import Gradient
 from gencor.operators.mask import Mask
+from gencor.operators.wavelet import Wavelet
 
 __all__ = [
     "LinearOperator",
@@ -12,6 +13,7 @@ __all__ = [
     "KernelConvolution",
     "Gradient",
     "Mask",
+    "Wavelet",
     "extend_periodic",
     "psf2otf",
 ]

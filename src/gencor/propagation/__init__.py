@@ -5,8 +5,10 @@ from gencor.propagation.gcm import (
     Generator,
     IdentityGenerator,
     LpPrior,
+    Prior,
     PropagationResult,
     ShrinkageGenerator,
+    WaveletPrior,
     propagate,
 )
 
@@ -15,6 +17,8 @@ __all__ = [
     "SplitFidelity",
     "Fidelity",
     "LpPrior",
+    "WaveletPrior",
+    "Prior",
     "Generator",
     "IdentityGenerator",
     "ShrinkageGenerator",

@@ -32,7 +32,7 @@ def prox_l0(v: np.ndarray, tau: float) -> np.ndarray:
     return np.where(np.abs(v) > np.sqrt(2.0 * tau), v, 0.0)
 
 
-def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | None = None, iterations: int = 8) -> np.ndarray:
+def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | tuple[int, ...] | None = None, iterations: int = 8) -> np.ndarray:
     """Global minimiser of ``1/2 (x - v)^2 + tau |x|^p`` for each entry of ``v``.
 
     With ``group_axis``, ``|x|`` is the Euclidean norm along that axis (an isotropic penalty on
@@ -46,7 +46,8 @@ def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | None = Non
         raise ValueError(f"p must lie in [0, 1], got {p}")
     if tau < 0:
         raise ValueError(f"tau must be non-negative, got {tau}")
-    v = np.asarray(v, dtype=float)
+    v = np.asarray(v)
+    v = v if v.dtype in (np.float32, np.float64) else v.astype(float)
     if tau == 0:
         return v.copy()
     if p == 0:

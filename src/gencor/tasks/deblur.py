@@ -52,7 +52,7 @@ def deblur(
     *,
     kernel_size: int = 31,
     channel_axis: int | None = None,
-    generator: str = "none",
+    generator: str = "cnn",
     corrector: bool = True,
     lam: float | None = None,
     progress: ProgressFn | None = None,
@@ -70,10 +70,11 @@ def deblur(
     channel_axis
         Axis of the color channels, or ``None`` for gray.
     generator
-        ``"none"`` (identity: the Corrector-only variant, the default until trained weights
-        ship) or ``"shrink"`` (the analytic shrinkage of half-quadratic splitting).
+        ``"cnn"`` (the shipped networks: the full GCM), ``"none"`` (identity: the
+        Corrector-only variant) or ``"shrink"`` (the analytic shrinkage of half-quadratic
+        splitting).
     corrector
-        Keep the monotone Corrector.
+        Keep the monotone Corrector; ``False`` is the Generator-only variant (no guarantee).
     lam
         Prior weight of the final deconvolution (default: from the measured noise).
     progress

@@ -1,0 +1,105 @@
+"""Edge-preserving smoothing: ``min_x ||x - y||^2 + lam C(x)``, ``C`` = pixels with a non-zero gradient.
+
+This is Xu, Lu, Xu and Jia's L0 gradient smoothing (SIGGRAPH Asia 2011) run as the GCM propagation:
+the variable is the gradient field ``u``, the data term is the split term
+``f_beta(u) = min_x 1/2||x - y||^2 + beta/2 ||grad x - u||^2`` (the blur is the identity), the
+prior is ``lam/2`` times the isotropic L0 count, and ``beta`` rises along a ladder. Xu et al.'s
+solver is one half-quadratic step per ``beta``; here each stage proposes that step (the
+shrinkage Generator) and the Corrector adds a proximal-gradient step, so ``Psi_beta`` never
+increases within a ``beta`` and ends lower than Xu et al.'s at the same ``lam``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft
+
+from gencor.operators.convolution import Convolution
+from gencor.operators.gradient import Gradient
+from gencor.propagation.fidelity import SplitFidelity
+from gencor.propagation.gcm import LpPrior, ShrinkageGenerator, propagate
+from gencor.validate import as_image
+
+
+@dataclass
+class SmoothResult:
+    """The smoothed image (input layout) and ``Psi_beta`` at every stage of every run."""
+
+    image: np.ndarray
+    psi: list[np.ndarray]
+
+
+def l0_objective(x: np.ndarray, y: np.ndarray, lam: float, *, channel_axis: int | None = None, tol: float = 1 / 512) -> float:
+    """``||x - y||^2 + lam C(x)``; a pixel counts when its gradient (over channels) exceeds ``tol``.
+
+    Forward differences without wrap-around. ``tol`` (half an 8-bit step) keeps numerically
+    flat regions from counting, so the same measure applies to any solver's output.
+    """
+    a, b = np.asarray(x, float), np.asarray(y, float)
+    if channel_axis is not None:
+        a, b = np.moveaxis(a, channel_axis, -1), np.moveaxis(b, channel_axis, -1)
+    else:
+        a, b = a[..., None], b[..., None]
+    dx = np.zeros_like(a)
+    dy = np.zeros_like(a)
+    dx[:, :-1] = a[:, 1:] - a[:, :-1]
+    dy[:-1] = a[1:] - a[:-1]
+    count = np.count_nonzero(np.sqrt(np.sum(dx**2 + dy**2, axis=-1)) > tol)
+    return float(np.sum((a - b) ** 2) + lam * count)
+
+
+def smooth(
+    image: np.ndarray,
+    *,
+    lam: float = 0.02,
+    channel_axis: int | None = None,
+    beta_rate: float = 2.0,
+    beta_max: float = 1e5,
+    stages: int = 1,
+    workers: int = -1,
+) -> SmoothResult:
+    """L0 gradient smoothing of a float image in [0, 1].
+
+    Parameters
+    ----------
+    image
+        ``(H, W)``, or color with ``channel_axis``.
+    lam
+        Weight of the count of non-zero gradients, in Xu et al.'s scaling (0.01 to 0.05 keeps
+        main structures and flattens texture; larger is flatter).
+    channel_axis
+        Axis of the color channels, or ``None`` for gray. Channels share their edges.
+    beta_rate, beta_max
+        The continuation ladder: ``beta`` from ``2 lam`` to ``beta_max``, times ``beta_rate``.
+    stages
+        Generator-Corrector stages per ``beta``.
+    workers
+        Threads of the FFTs (SciPy's convention: -1 is every core).
+    """
+    arr = as_image(image, channel_axis=channel_axis)
+    if not lam > 0:
+        raise ValueError(f"lam must be positive, got {lam}")
+    if beta_rate <= 1:
+        raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
+    if stages < 1:
+        raise ValueError(f"stages must be at least 1, got {stages}")
+    y = (np.moveaxis(arr, -1, 0) if arr.ndim == 3 else arr).astype(np.float32)
+    shape = y.shape[-2:]
+    prior = LpPrior(lam / 2, 0.0, group_axis=(0, 1) if y.ndim == 3 else 0)
+    data = SplitFidelity(Convolution(np.ones((1, 1)), shape), y, 1.0)
+    beta = 2 * prior.lam
+    u = Gradient(shape).forward(y)
+    psi = []
+    with fft.set_workers(workers):
+        while beta < beta_max:
+            gammas = (beta,) * stages
+            run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=ShrinkageGenerator(prior, gammas))
+            u = run.u
+            psi.append(run.psi)
+            beta *= beta_rate
+        x = np.clip(data.with_beta(beta / beta_rate).latent(u), 0.0, 1.0).astype(float)
+    if arr.ndim == 3:
+        x = np.moveaxis(np.moveaxis(x, 0, -1), -1, channel_axis if channel_axis is not None else -1)
+    return SmoothResult(image=x, psi=psi)
