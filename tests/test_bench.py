@@ -60,3 +60,37 @@ def test_ablation_bench_compares_three_variants(tmp_path: Path) -> None:
     assert "never increases in the long run: True" in text
     assert (out / "ablation_stages.png").stat().st_size > 1000
     assert (out / "ablation.csv").read_text().count("\n") == 4
+
+
+def _beyond_data(root: Path) -> Path:
+    from gencor.io import Photo, write_image
+
+    kodak = root / "test" / "Kodak24"
+    rtv = root / "examples" / "rtv"
+    ex = root / "examples" / "inpainting"
+    for d in (kodak, rtv, ex):
+        d.mkdir(parents=True)
+    rgb = np.stack([shapes_image(260, seed=s) for s in range(3)], axis=-1)
+    write_image(kodak / "kodim01.png", Photo(rgb, None, 8))
+    write_image(ex / "kate.png", Photo(rgb, None, 8))
+    mask = np.ones((260, 260))
+    mask[100:110, 20:200] = 0
+    write_image(ex / "kate_mask.png", Photo(mask, None, 8))
+    write_image(rtv / "tex.jpg", Photo(rgb[:96, :96], None, 8))
+    return root
+
+
+def test_beyond_benches_write_tables_and_figures(tmp_path: Path) -> None:
+    from gencor.bench.beyond import run_inpaint, run_sketch, run_smooth
+
+    data = _beyond_data(tmp_path / "data")
+    out = tmp_path / "out"
+    means = run_inpaint(data, out_dir=out, seed=0, limit=None, quiet=True)
+    assert means["random 60% / gencor (GCM)"]["psnr"] > 20
+    assert {"text / OpenCV Telea", "text / scikit-image biharmonic", "own mask / OpenCV FSR (fast)"} <= set(means)
+    assert (out / "inpaint.csv").read_text().count("\n") == 1 + 3 * 6
+    rows = run_smooth(data, out_dir=out, lam=0.02, quiet=True)
+    assert len(rows) == 1 and rows[0]["psi_gencor"] > 0 and rows[0]["psi_opencv"] > 0
+    run_sketch(data, out_dir=out, quiet=True)
+    for name in ("inpaint_examples.png", "smooth_examples.png", "sketch_examples.png", "smooth.md", "inpaint.md"):
+        assert (out / name).stat().st_size > 100

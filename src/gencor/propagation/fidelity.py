@@ -22,6 +22,8 @@ class Fidelity(Protocol):
     @property
     def lipschitz(self) -> float: ...
 
+    def value(self, u: np.ndarray) -> float: ...
+
     def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]: ...
 
     def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray: ...
@@ -37,6 +39,10 @@ class DataFidelity:
     @property
     def lipschitz(self) -> float:
         return self.operator.lipschitz
+
+    def value(self, u: np.ndarray) -> float:
+        r = self.operator.forward(u) - self.y
+        return 0.5 * float(np.vdot(r, r))
 
     def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         r = self.operator.forward(u) - self.y
@@ -74,12 +80,8 @@ class SplitFidelity:
         self.y_hat = fft.rfft2(y)
         self.k_y = np.conj(self.k_otf) * self.y_hat
         self.k_power = np.abs(self.k_otf) ** 2
+        self.d_conj = np.conj(self.d_otf)
         self.d_power = np.sum(np.abs(self.d_otf) ** 2, axis=0)
-        # Half-spectrum weights for Parseval: the columns that stand for two conjugate columns.
-        self.parseval = np.full(self.y_hat.shape[-1], 2.0)
-        self.parseval[0] = 1.0
-        if self.shape[-1] % 2 == 0:
-            self.parseval[-1] = 1.0
         # The spectrum of the last ``u`` seen, shared with :meth:`with_beta` copies: the
         # propagation evaluates the same iterate at the end of one run and the start of the next
         # (and warm-starts from it), so this saves a third of the FFTs. Iterates are never
@@ -101,7 +103,7 @@ class SplitFidelity:
 
     def _latent_spectrum(self, u: np.ndarray, weight: float) -> np.ndarray:
         """Spectrum of ``argmin_x 1/2||k*x - y||^2 + weight/2 ||grad x - u||^2``."""
-        num = self.k_y + weight * np.sum(np.conj(self.d_otf) * self._spectrum(u), axis=-3)
+        num = self.k_y + weight * np.sum(self.d_conj * self._spectrum(u), axis=-3)
         return num / (self.k_power + weight * self.d_power)
 
     def latent(self, u: np.ndarray) -> np.ndarray:
@@ -112,12 +114,24 @@ class SplitFidelity:
     def lipschitz(self) -> float:
         return self.beta
 
+    def _norm2(self, spectrum: np.ndarray) -> float:
+        """``||irfft2(spectrum)||^2`` by Parseval, without the inverse transform: every column of
+        the half spectrum stands for two conjugate columns, except the first (and the last when the
+        width is even)."""
+        total = 2.0 * np.vdot(spectrum, spectrum).real - np.vdot(spectrum[..., 0], spectrum[..., 0]).real
+        if self.shape[-1] % 2 == 0:
+            total -= np.vdot(spectrum[..., -1], spectrum[..., -1]).real
+        return float(total) / (self.shape[0] * self.shape[1])
+
+    def value(self, u: np.ndarray) -> float:
+        x_hat = self._latent_spectrum(u, self.beta)
+        r_grad_hat = self.d_otf * x_hat[..., None, :, :] - self._spectrum(u)
+        return 0.5 * self._norm2(self.k_otf * x_hat - self.y_hat) + 0.5 * self.beta * self._norm2(r_grad_hat)
+
     def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         x_hat = self._latent_spectrum(u, self.beta)
-        r_blur_hat = self.k_otf * x_hat - self.y_hat  # ||r_blur||^2 by Parseval: no inverse FFT
-        blur2 = float(np.sum(self.parseval * (r_blur_hat.real**2 + r_blur_hat.imag**2))) / (self.shape[0] * self.shape[1])
         r_grad = fft.irfft2(self.d_otf * x_hat[..., None, :, :], s=self.shape) - u
-        value = 0.5 * blur2 + 0.5 * self.beta * float(np.vdot(r_grad, r_grad))
+        value = 0.5 * self._norm2(self.k_otf * x_hat - self.y_hat) + 0.5 * self.beta * float(np.vdot(r_grad, r_grad))
         return value, -self.beta * r_grad
 
     def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray:

@@ -144,27 +144,27 @@ def propagate(
     generator = generator or IdentityGenerator()
     step = 1.0 / max(data.lipschitz, 1e-12)
 
-    def psi_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-        f, grad = data.value_and_grad(x)
-        return f + prior.value(x), grad
+    def objective(x: np.ndarray) -> float:
+        return data.value(x) + prior.value(x)
 
     u = np.asarray(u_init)
     u = u if u.dtype in (np.float32, np.float64) else u.astype(float)
-    psi_u, grad_u = psi_and_grad(u)
+    psi_u = objective(u)
     psi = [psi_u]
     accepted = []
     for t, gamma in enumerate(gammas):
         proposal = generator(data.warm_start(u, gamma), t)
-        psi_prop, grad_prop = psi_and_grad(proposal)
+        psi_prop = objective(proposal)
         if not corrector:
             u, psi_u = proposal, psi_prop
             psi.append(psi_u)
             accepted.append(True)
             continue
         take = bool(np.isfinite(psi_prop) and psi_prop <= psi_u)
-        v, grad_v = (proposal, grad_prop) if take else (u, grad_u)
-        u = prior.prox(v - step * grad_v, step)
-        psi_u, grad_u = psi_and_grad(u)
+        v = proposal if take else u
+        # The gradient only at the point the step starts from (the value alone is cheaper).
+        u = prior.prox(v - step * data.value_and_grad(v)[1], step)
+        psi_u = objective(u)
         psi.append(psi_u)
         accepted.append(take)
     return PropagationResult(u=u, psi=np.asarray(psi), accepted=np.asarray(accepted))

@@ -72,7 +72,7 @@ def smooth(
     channel_axis
         Axis of the color channels, or ``None`` for gray. Channels share their edges.
     beta_rate, beta_max
-        The continuation ladder: ``beta`` from ``2 lam`` to ``beta_max``, times ``beta_rate``.
+        The continuation ladder: ``beta`` from ``2 lam`` to ``beta_max``, times ``beta_rate`` (Xu et al.'s).
     stages
         Generator-Corrector stages per ``beta``.
     workers
@@ -89,7 +89,7 @@ def smooth(
     shape = y.shape[-2:]
     prior = LpPrior(lam / 2, 0.0, group_axis=(0, 1) if y.ndim == 3 else 0)
     data = SplitFidelity(Convolution(np.ones((1, 1)), shape), y, 1.0)
-    beta = 2 * prior.lam
+    beta = 2 * lam  # Xu et al.'s start (our objective is theirs halved, so beta is theirs)
     u = Gradient(shape).forward(y)
     psi = []
     with fft.set_workers(workers):
