@@ -35,6 +35,8 @@ from gencor.tasks.deconv import deconvolve  # noqa: E402
 #: name -> (generator, corrector)
 VARIANTS: dict[str, tuple[str, bool]] = {"GCM": ("cnn", True), "Corrector only": ("none", True), "Generator only": ("cnn", False)}
 COLORS = {"GCM": "tab:red", "Corrector only": "tab:blue", "Generator only": "tab:green"}
+#: GCM is drawn dashed and on top, so it stays visible where it coincides with another variant.
+STYLES = {"GCM": dict(ls="--", zorder=3), "Corrector only": dict(ls="-", zorder=2), "Generator only": dict(ls="-", zorder=1)}
 
 
 def _to_full(k: np.ndarray, size: int) -> np.ndarray:
@@ -85,8 +87,8 @@ def _stage_figure(rows: list[Row], psi: dict[str, np.ndarray], path: Path) -> No
             if r["image"] != image:
                 continue
             stages = np.arange(1, len(r["similarity"]) + 1)
-            axes[0][col].plot(stages, r["similarity"], color=COLORS[r["variant"]], lw=1, label=r["variant"])
-            axes[1][col].plot(stages, r["psnr"], color=COLORS[r["variant"]], lw=1, label=r["variant"])
+            axes[0][col].plot(stages, r["similarity"], color=COLORS[r["variant"]], lw=1, label=r["variant"], **STYLES[r["variant"]])
+            axes[1][col].plot(stages, r["psnr"], color=COLORS[r["variant"]], lw=1, label=r["variant"], **STYLES[r["variant"]])
         axes[0][col].set_title(image, fontsize=9)
         axes[1][col].set_xlabel("stage (alternation, coarse to fine)", fontsize=8)
     axes[0][0].set_ylabel("kernel similarity", fontsize=8)
@@ -94,7 +96,7 @@ def _stage_figure(rows: list[Row], psi: dict[str, np.ndarray], path: Path) -> No
     axes[0][0].legend(fontsize=7)
     ax = axes[0][-1]
     for name, curve in psi.items():
-        ax.semilogy(np.arange(len(curve)), curve, color=COLORS[name], lw=1, label=name)
+        ax.semilogy(np.arange(len(curve)), curve, color=COLORS[name], lw=1, label=name, **STYLES[name])
     ax.set_title(f"Psi of one latent run ({images[0]})", fontsize=9)
     ax.set_xlabel("stage", fontsize=8)
     ax.legend(fontsize=7)
