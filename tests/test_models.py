@@ -8,7 +8,7 @@ import torch
 
 from gencor.kernels import random_motion_kernel
 from gencor.models import CNNGenerator, ResidualCNN
-from gencor.models.generator import CNN_LEVELS, cnn_generator, load_nets, shipped_generator
+from gencor.models.generator import CNN_ITERATIONS, CNN_LEVELS, cnn_generator, load_nets, shipped_generator
 from gencor.operators import Convolution, Gradient
 from gencor.propagation import LpPrior, ShrinkageGenerator, SplitFidelity, propagate
 
@@ -69,9 +69,10 @@ def test_shipped_weights_load_and_are_small() -> None:
 
 def test_cnn_factory_runs_only_at_the_first_levels() -> None:
     prior, gammas = LpPrior(0.004, 0.0, group_axis=0), (0.032,)
-    early = cnn_generator(prior, gammas, 0, CNN_LEVELS.start)
+    early = cnn_generator(prior, gammas, 0, CNN_ITERATIONS.start, CNN_LEVELS.start)
     assert isinstance(early, ShrinkageGenerator) and early.inner is shipped_generator()
-    assert cnn_generator(prior, gammas, 3, CNN_LEVELS.stop) is None
+    assert cnn_generator(prior, gammas, 3, CNN_ITERATIONS.start, CNN_LEVELS.stop) is None
+    assert cnn_generator(prior, gammas, 3, CNN_ITERATIONS.stop, CNN_LEVELS.start) is None
 
 
 def test_shrunk_cnn_proposal_is_sparse(rng: np.random.Generator) -> None:

@@ -50,3 +50,16 @@ def test_train_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-d
     assert main(["train", "--quick", "--data", str(data), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 0
     assert "validation gradient PSNR" in capsys.readouterr().out
     assert main(["train", "--quick", "--data", str(tmp_path / "nothing"), "--quiet"]) == 2
+
+
+def test_quick_inpainter_training(tmp_path: Path) -> None:
+    from gencor.models.inpainter import InpaintTrainConfig, load_inpainter, random_mask, train_inpainter
+
+    data = _photos(tmp_path / "train")
+    cfg = InpaintTrainConfig(data=data, out=tmp_path / "inp.pt", quick=True)
+    result = train_inpainter(cfg, quiet=True)
+    assert np.mean(result.losses[-5:]) < 0.5 * np.mean(result.losses[:5])
+    assert np.isfinite(result.val_psnr) and np.isfinite(result.val_psnr_fill)
+    observed = random_mask((40, 40), np.random.default_rng(0))
+    out = load_inpainter(cfg.out).bind(observed)(shapes_image(40), 0)
+    assert out.shape == (40, 40) and np.array_equal(out[observed], shapes_image(40)[observed])

@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--task", choices=["deblur", "inpaint"], default="deblur", help="which Generator to train (default deblur)")
     t.add_argument("--data", default=str(Path("..") / "shared" / "data" / "train" / "Train400"), metavar="DIR", help="folder of sharp training PNGs (default ../shared/data/train/Train400)")
     t.add_argument("--out", default=None, metavar="PT", help="checkpoint and weights file (default gencor_generator.pt, or gencor_inpainter.pt with --task inpaint)")
-    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 4000 for deblur, 6000 for inpaint; 40 with --quick)")
+    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 4000 for deblur, 12000 for inpaint; 40 with --quick)")
     t.add_argument("--images", type=int, default=None, metavar="N", help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")

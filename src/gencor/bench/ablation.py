@@ -74,7 +74,7 @@ def psi_curves(path: Path, kernel: np.ndarray, *, stages: int = 25, lam: float =
     out = {}
     for name, (gen, corr) in VARIANTS.items():
         factory = GENERATORS[gen]
-        generator = factory(prior, gammas, 0, 0)
+        generator = factory(prior, gammas, 0, 0, 0)
         out[name] = propagate(data, prior, u0, gammas=gammas, generator=generator, corrector=corr).psi
     return out
 

@@ -39,9 +39,10 @@ from gencor.propagation.gcm import (
 
 #: Called as ``progress(scale, n_scales, iteration, n_iterations)``.
 ProgressFn = Callable[[int, int, int, int], None]
-#: Builds the Generator of one Algorithm-1 run: ``factory(prior, gammas, scale, level)``, where
-#: ``level`` counts the runs along the ``beta`` ladder (0 is the most blurred latent).
-GeneratorFactory = Callable[[LpPrior, tuple[float, ...], int, int], Generator | None]
+#: Builds the Generator of one Algorithm-1 run: ``factory(prior, gammas, scale, iteration, level)``:
+#: the pyramid scale, the alternation at that scale, and the run along the ``beta`` ladder (0 is
+#: the most blurred latent).
+GeneratorFactory = Callable[[LpPrior, tuple[float, ...], int, int, int], Generator | None]
 
 
 @dataclass
@@ -65,21 +66,21 @@ class KernelEstimate:
     scales: list[ScaleRecord]
 
 
-def shrinkage_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator:
+def shrinkage_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator:
     """The analytic default Generator (see :class:`ShrinkageGenerator`)."""
     return ShrinkageGenerator(prior, gammas)
 
 
-def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator:
+def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator:
     """No Generator: the Corrector-only variant."""
     return IdentityGenerator()
 
 
-def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator | None:
+def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator | None:
     """The trained CNN Generator (imports torch on first use; see :mod:`gencor.models`)."""
     from gencor.models.generator import cnn_generator as factory
 
-    return factory(prior, gammas, scale, level)
+    return factory(prior, gammas, scale, iteration, level)
 
 
 #: Generators selectable by name (``gencor deblur --generator``).
@@ -97,6 +98,7 @@ def latent_gradients(
     gamma_ratio: float,
     generator: GeneratorFactory,
     scale: int,
+    iteration: int,
     corrector: bool,
     record: ScaleRecord | None = None,
 ) -> np.ndarray:
@@ -108,7 +110,7 @@ def latent_gradients(
     level = 0
     while beta < beta_max:
         gammas = (gamma_ratio * beta,)
-        run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale, level), corrector=corrector)
+        run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale, iteration, level), corrector=corrector)
         u = run.u
         if record is not None:
             record.psi.append(run.psi)
@@ -119,8 +121,8 @@ def latent_gradients(
 
 
 def _or_shrinkage(factory: GeneratorFactory) -> GeneratorFactory:
-    def wrapped(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator:
-        return factory(prior, gammas, scale, level) or ShrinkageGenerator(prior, gammas)
+    def wrapped(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator:
+        return factory(prior, gammas, scale, iteration, level) or ShrinkageGenerator(prior, gammas)
 
     return wrapped
 
@@ -242,6 +244,7 @@ def estimate_kernel(
                 gamma_ratio=gamma_ratio,
                 generator=generator,
                 scale=s_idx,
+                iteration=it,
                 corrector=corrector,
                 record=record,
             )

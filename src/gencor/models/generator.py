@@ -22,10 +22,13 @@ from gencor.propagation.gcm import Generator, LpPrior, ShrinkageGenerator
 DILATIONS = (1, 2, 3, 4, 3, 2, 1)
 #: The shipped weights (see docs/MODEL_CARD.md), loaded offline.
 WEIGHTS = Path(__file__).with_name("weights") / "generator.pt"
-#: The runs of every ``beta`` ladder at which the networks propose (0 is the most blurred
-#: latent); the other runs use the identity (the Corrector alone), which bounds the cost of the
-#: network to a few calls per scale.
+#: Where the networks propose: the runs ``CNN_LEVELS`` of the ``beta`` ladder (0 is the most
+#: blurred latent) in the alternations ``CNN_ITERATIONS`` of every scale. Elsewhere the identity
+#: (the Corrector alone) runs. Measured on Levin (`gencor bench ablation`): proposing in every
+#: alternation gave mean error ratio 2.102 at 3.76 s per image, the first alternation only 2.092
+#: at 2.65 s.
 CNN_LEVELS = range(0, 1)
+CNN_ITERATIONS = range(0, 1)
 
 
 class ResidualCNN(nn.Module):
@@ -98,8 +101,8 @@ def shipped_generator() -> CNNGenerator:
     return CNNGenerator(load_nets(WEIGHTS))
 
 
-def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator | None:
+def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator | None:
     """Estimator factory: shrinkage of the CNN output at the first levels of the ladder."""
-    if level not in CNN_LEVELS:
+    if level not in CNN_LEVELS or iteration not in CNN_ITERATIONS:
         return None
     return ShrinkageGenerator(prior, gammas, inner=shipped_generator())

@@ -120,7 +120,7 @@ class InpaintTrainConfig:
             self.width, self.patch, self.checkpoint_every = 8, 32, 20
             self.images = self.images or 6
         if self.steps is None:
-            self.steps = 40 if self.quick else 6000
+            self.steps = 40 if self.quick else 12000
 
 
 @dataclass
@@ -183,10 +183,13 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
     bar = tqdm(total=cfg.steps, initial=step, desc="training inpainter", disable=quiet)
     while step < cfg.steps:
         clean = train_crops[batch_rng.integers(0, len(train_crops), size=cfg.batch)]
-        x, _ = _inputs(clean, batch_rng)
+        x, observed = _inputs(clean, batch_rng)
         net.train()
         opt.zero_grad()
-        loss = torch.mean((net(torch.from_numpy(x)) - torch.from_numpy(clean[:, None])) ** 2)
+        # Only the holes count: the Generator keeps the warm start on observed pixels.
+        missing = torch.from_numpy(~observed[:, None])
+        err = (net(torch.from_numpy(x)) - torch.from_numpy(clean[:, None])) ** 2
+        loss = err[missing].mean() if bool(missing.any()) else err.mean()
         loss.backward()
         opt.step()
         sched.step()

@@ -75,7 +75,7 @@ class Recorder:
         self.levels = levels
         self.seen: dict[int, list[np.ndarray]] = {}
 
-    def __call__(self, prior: LpPrior, gammas: tuple[float, ...], scale: int, level: int) -> Generator | None:
+    def __call__(self, prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator | None:
         if level >= self.levels:
             return None
 

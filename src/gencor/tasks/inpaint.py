@@ -4,7 +4,8 @@
 start is a per-pixel blend), ``W`` an orthonormal Haar transform whose detail bands behave like
 multi-scale gradients, and ``p = 0.8``. The Generator is a CNN that sees the warm start and the
 mask and fills the holes; the Corrector keeps its proposal only if ``Psi`` does not increase, then
-takes a proximal-gradient step. The propagation starts from a normalised-convolution fill.
+takes a proximal-gradient step. The propagation starts from the Generator's fill of a
+normalised-convolution start.
 """
 
 from __future__ import annotations
@@ -121,12 +122,17 @@ def inpaint(
     obs = np.pad(observed, pad, mode="constant", constant_values=False)
     yp = np.pad(y, ((0, 0),) * (y.ndim - 2) + pad, mode="reflect") * obs
     prior = WaveletPrior(Wavelet(obs.shape, levels=LEVELS), lam, p)
+    gen = _generator(generator, obs)
+    # The propagation starts from the Generator's fill of the normalised-convolution start:
+    # Algorithm 1 may start anywhere, and under a sparsity prior a sharp fill of the holes never
+    # wins the Psi test against a smooth one (the holes carry no data term to reward it), so the
+    # network's fill has to be the starting point for the Corrector to refine.
     run = propagate(
         DataFidelity(Mask(obs.astype(float)), yp),
         prior,
-        fill_missing(yp, obs),
+        gen(fill_missing(yp, obs), 0),
         gammas=(gamma,) * stages,
-        generator=_generator(generator, obs),
+        generator=gen,
     )
     x = np.clip(np.where(obs, yp, run.u)[..., :h, :w], 0.0, 1.0)
     if arr.ndim == 3:
