@@ -86,7 +86,7 @@ def inpaint(
     generator: str = "cnn",
     lam: float = 2e-4,
     p: float = 0.8,
-    stages: int = 3,
+    stages: int = 1,
     gamma: float = 0.05,
 ) -> InpaintResult:
     """Fill the pixels that ``mask`` marks as missing.
@@ -105,7 +105,9 @@ def inpaint(
     lam, p
         Weight and exponent of the Haar-detail prior.
     stages
-        Generator-Corrector stages.
+        Generator-Corrector stages. On held-out Train400 images with 60 % random masks we
+        measured the network's later proposals to be rejected (its re-fill of its own output does
+        not lower ``Psi``) and 1, 3 or 6 stages to end within 0.02 dB, so one stage is the default.
     gamma
         Warm-start weight: how much of the previous estimate stays on observed pixels.
     """
