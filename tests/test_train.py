@@ -63,3 +63,5 @@ def test_quick_inpainter_training(tmp_path: Path) -> None:
     observed = random_mask((40, 40), np.random.default_rng(0))
     out = load_inpainter(cfg.out).bind(observed)(shapes_image(40), 0)
     assert out.shape == (40, 40) and np.array_equal(out[observed], shapes_image(40)[observed])
+    averaged = load_inpainter(cfg.out).bind(observed, ensemble=4)(shapes_image(40), 0)
+    assert np.array_equal(averaged[observed], out[observed]) and not np.allclose(averaged, out)
