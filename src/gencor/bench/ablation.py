@@ -18,12 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.io import loadmat  # noqa: E402
-from skimage.transform import resize  # noqa: E402
 
 from gencor.bench.common import Row, run_pool, write_tables  # noqa: E402
 from gencor.bench.levin import levin_case, summary  # noqa: E402
 from gencor.io import atomic_write  # noqa: E402
-from gencor.kernels.estimate import GENERATORS, estimate_kernel  # noqa: E402
+from gencor.kernels.estimate import GENERATORS, estimate_kernel, resize_kernel  # noqa: E402
 from gencor.metrics import image_scores, kernel_similarity  # noqa: E402
 from gencor.operators.boundary import extend_periodic  # noqa: E402
 from gencor.operators.convolution import Convolution  # noqa: E402
@@ -39,11 +38,6 @@ COLORS = {"GCM": "tab:red", "Corrector only": "tab:blue", "Generator only": "tab
 STYLES = {"GCM": dict(ls="--", zorder=3), "Corrector only": dict(ls="-", zorder=2), "Generator only": dict(ls="-", zorder=1)}
 
 
-def _to_full(k: np.ndarray, size: int) -> np.ndarray:
-    k = np.clip(resize(k, (size, size), order=1), 0.0, None) if k.shape[0] != size else k
-    return k / max(k.sum(), 1e-12)
-
-
 def stage_curves(job: tuple[Path, int, str]) -> Row:
     """Kernel similarity and PSNR after every alternation of one variant on one Levin image."""
     path, kernel_size, variant = job
@@ -54,7 +48,7 @@ def stage_curves(job: tuple[Path, int, str]) -> Row:
     sims, psnrs = [], []
     for rec in est.scales:
         for k in rec.iterates:
-            kf = _to_full(k, kernel_size)
+            kf = resize_kernel(k, kernel_size) if k.shape[0] != kernel_size else k
             sims.append(kernel_similarity(kf, k_true))
             psnrs.append(image_scores(deconvolve(y, kf), x)["psnr"])
     return {"image": path.stem, "variant": variant, "similarity": sims, "psnr": psnrs, "kernel": est.kernel}

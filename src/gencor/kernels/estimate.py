@@ -140,7 +140,8 @@ def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[f
     return levels[::-1]
 
 
-def _resize_kernel(k: np.ndarray, size: int) -> np.ndarray:
+def resize_kernel(k: np.ndarray, size: int) -> np.ndarray:
+    """``k`` resampled to ``size x size`` (bilinear), non-negative and summing to 1."""
     k = np.clip(resize(k, (size, size), order=1, anti_aliasing=False), 0.0, None)
     return k / k.sum()
 
@@ -222,7 +223,7 @@ def estimate_kernel(
     lam_it = lam
     for s_idx, (scale, ks) in enumerate(levels):
         if k.shape[0] != ks:
-            k = _resize_kernel(k, ks)
+            k = resize_kernel(k, ks)
         shape = (max(int(round(h * scale)), 2 * ks), max(int(round(w * scale)), 2 * ks))
         y = resize(blurred, shape, order=1, anti_aliasing=scale < 1) if scale < 1 else blurred
         y_ext = extend_periodic(y, ks)

@@ -20,6 +20,8 @@ from torch import nn
 from gencor.propagation.gcm import Generator, LpPrior, ShrinkageGenerator
 
 DILATIONS = (1, 2, 3, 4, 3, 2, 1)
+#: What reading a missing, truncated or foreign weights file raises.
+WEIGHT_ERRORS = (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError)
 #: The shipped weights (see docs/MODEL_CARD.md), loaded offline.
 WEIGHTS = Path(__file__).with_name("weights") / "generator.pt"
 #: Where the networks propose: the runs ``CNN_LEVELS`` of the ``beta`` ladder (0 is the most
@@ -88,7 +90,7 @@ def load_nets(path: Path) -> tuple[ResidualCNN, ResidualCNN]:
             net = ResidualCNN(width=int(state["width"]))
             net.load_state_dict(sd)
             nets.append(net.eval())
-    except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+    except WEIGHT_ERRORS as exc:
         raise ValueError(f"cannot read Generator weights {path}: {exc}") from None
     if len(nets) != 2:
         raise ValueError(f"cannot read Generator weights {path}: expected 2 networks, found {len(nets)}")

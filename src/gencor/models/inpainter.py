@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
-import pickle
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from gencor.io import atomic_write
-from gencor.models.generator import ResidualCNN
+from gencor.models.generator import WEIGHT_ERRORS, ResidualCNN
+from gencor.models.train import augment, psnr, resume_state, save_checkpoint, split_files
 from gencor.tasks.inpaint import fill_missing
 
 WEIGHTS = Path(__file__).with_name("weights") / "inpainter.pt"
@@ -69,7 +68,7 @@ def load_inpainter(path: Path) -> Inpainter:
         state = torch.load(path, map_location="cpu", weights_only=True)
         net = ResidualCNN(width=int(state["width"]), in_channels=2)
         net.load_state_dict(state["net"])
-    except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+    except WEIGHT_ERRORS as exc:
         raise ValueError(f"cannot read inpainting weights {path}: {exc}") from None
     return Inpainter(net)
 
@@ -145,9 +144,8 @@ def _crops(files: list[Path], rng: np.random.Generator, cfg: InpaintTrainConfig)
             img = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
         for _ in range(cfg.crops_per_image):
             i, j = int(rng.integers(0, img.shape[0] - cfg.patch + 1)), int(rng.integers(0, img.shape[1] - cfg.patch + 1))
-            crop = np.rot90(img[i : i + cfg.patch, j : j + cfg.patch], int(rng.integers(4)))
-            out.append(crop[:, ::-1] if rng.uniform() < 0.5 else crop)
-    return np.ascontiguousarray(np.stack(out))
+            out.append(augment(img[i : i + cfg.patch, j : j + cfg.patch], rng))
+    return np.stack(out)
 
 
 def _inputs(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -157,33 +155,18 @@ def _inputs(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np
     return np.stack([fills, masks], axis=1).astype(np.float32), masks
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(float(np.mean((a - b) ** 2)), 1e-12)))
-
-
 def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: bool = False) -> InpaintTrainResult:
     """Train on random crops with fresh masks every batch; checkpoints to ``cfg.out`` (atomic)."""
-    files = sorted(cfg.data.glob("*.png"))
-    if not files:
-        raise ValueError(f"no PNG training images in {cfg.data}")
-    files = files[: cfg.images] if cfg.images else files
-    rng = np.random.default_rng(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    order = rng.permutation(len(files))
-    n_val = max(1, int(round(cfg.val_fraction * len(files))))
+    rng, train_files, val_files = split_files(cfg.data, cfg.images, cfg.seed, cfg.val_fraction)
     start = time.perf_counter()
-    train_crops = _crops([files[i] for i in order[n_val:]], rng, cfg)
-    val_crops = _crops([files[i] for i in order[:n_val]], rng, cfg)
+    train_crops = _crops(train_files, rng, cfg)
+    val_crops = _crops(val_files, rng, cfg)
     val_x, _ = _inputs(val_crops, np.random.default_rng(cfg.seed + 1))
     net = ResidualCNN(width=cfg.width, in_channels=2)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    step = 0
-    if resume and cfg.out.exists():
-        state = torch.load(cfg.out, weights_only=False)
+    state, step, sched = resume_state(cfg.out, opt, cfg.steps, resume=resume)
+    if state:
         net.load_state_dict(state["net"])
-        opt.load_state_dict(state["optimizer"])
-        step = int(state["step"])
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, last_epoch=step - 1 if step else -1)
     batch_rng = np.random.default_rng(cfg.seed + 2 + step)
     result = InpaintTrainResult()
     torch.set_num_threads(2)
@@ -206,11 +189,10 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             result.val_psnr = _evaluate(net, val_x, val_crops)
             bar.set_postfix_str(f"loss {loss.item():.2e}, val PSNR {result.val_psnr:.2f} dB")
-            state = {"net": net.state_dict(), "width": cfg.width, "optimizer": opt.state_dict(), "step": step, "config": {k: str(v) for k, v in asdict(cfg).items()}}
-            atomic_write(cfg.out, lambda tmp: torch.save(state, tmp))
+            save_checkpoint(cfg, {"net": net.state_dict(), "width": cfg.width, "optimizer": opt.state_dict(), "step": step})
     bar.close()
     result.val_psnr = _evaluate(net, val_x, val_crops)
-    result.val_psnr_fill = _psnr(val_x[:, 0], val_crops)
+    result.val_psnr_fill = psnr(val_x[:, 0], val_crops)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -218,4 +200,4 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
 def _evaluate(net: ResidualCNN, x: np.ndarray, clean: np.ndarray) -> float:
     with torch.inference_mode():
         pred = net.eval()(torch.from_numpy(x))[:, 0].numpy()
-    return _psnr(np.where(x[:, 1] > 0, x[:, 0], pred), clean)
+    return psnr(np.where(x[:, 1] > 0, x[:, 0], pred), clean)

@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from scipy.signal import fftconvolve
+from skimage.metrics import peak_signal_noise_ratio
 from skimage.transform import resize
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
@@ -86,7 +88,8 @@ class Recorder:
         return record
 
 
-def _augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random quarter turn, then a horizontal flip with probability 1/2."""
     img = np.rot90(img, int(rng.integers(4)))
     return np.ascontiguousarray(img[:, ::-1] if rng.uniform() < 0.5 else img)
 
@@ -146,7 +149,7 @@ def _one_image(job: tuple[Path, int, TrainConfig]) -> tuple[np.ndarray, np.ndarr
     with Image.open(path) as im:
         sharp = np.asarray(im.convert("L"), dtype=float) / 255.0
     with threadpool_limits(1):
-        return _patches(collect_pairs(_augment(sharp, rng), rng, cfg), rng, cfg)
+        return _patches(collect_pairs(augment(sharp, rng), rng, cfg), rng, cfg)
 
 
 def build_dataset(files: list[Path], rng: np.random.Generator, cfg: TrainConfig, *, desc: str, quiet: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -167,9 +170,40 @@ def _batches(n: int, batch: int, rng: np.random.Generator) -> Iterator[np.ndarra
             yield order[start : start + batch]
 
 
-def gradient_psnr(pred: np.ndarray, target: np.ndarray) -> float:
-    """PSNR of gradient maps with peak 1 (the range of a gradient of a [0, 1] image)."""
-    return float(10 * np.log10(1.0 / max(np.mean((pred - target) ** 2), 1e-12)))
+def psnr(pred: np.ndarray, target: np.ndarray) -> float:
+    """PSNR with peak 1 (images in [0, 1], and gradient maps of them)."""
+    return float(peak_signal_noise_ratio(target, pred, data_range=1.0))
+
+
+def split_files(data: Path, images: int | None, seed: int, val_fraction: float) -> tuple[np.random.Generator, list[Path], list[Path]]:
+    """The training PNGs split into training and validation files by ``seed``; the returned
+    generator carries on the run's random stream (and torch is seeded too)."""
+    files = sorted(data.glob("*.png"))
+    if not files:
+        raise ValueError(f"no PNG training images in {data}")
+    files = files[:images] if images else files
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    order = rng.permutation(len(files))
+    n_val = max(1, int(round(val_fraction * len(files))))
+    return rng, [files[i] for i in order[n_val:]], [files[i] for i in order[:n_val]]
+
+
+def resume_state(path: Path, opt: torch.optim.Optimizer, total: int, *, resume: bool) -> tuple[dict[str, Any], int, torch.optim.lr_scheduler.LRScheduler]:
+    """The checkpoint to continue from (empty when not resuming), its step, and the cosine
+    schedule over ``total`` steps positioned at that step; the optimizer state is restored."""
+    state: dict[str, Any] = {}
+    if resume and path.exists():
+        state = torch.load(path, weights_only=False)
+        opt.load_state_dict(state["optimizer"])
+    step = int(state.get("step", 0))
+    return state, step, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, last_epoch=step - 1 if step else -1)
+
+
+def save_checkpoint(cfg: Any, state: dict[str, Any]) -> None:
+    """``state`` plus the config dataclass (as strings), written atomically to ``cfg.out``."""
+    full = {**state, "config": {k: str(v) for k, v in asdict(cfg).items()}}
+    atomic_write(cfg.out, lambda tmp: torch.save(full, tmp))
 
 
 @dataclass
@@ -182,16 +216,7 @@ class TrainResult:
 
 def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> TrainResult:
     """Train the two direction networks; checkpoints go to ``cfg.out`` (atomic), ``resume`` continues."""
-    files = sorted(cfg.data.glob("*.png"))
-    if not files:
-        raise ValueError(f"no PNG training images in {cfg.data}")
-    files = files[: cfg.images] if cfg.images else files
-    rng = np.random.default_rng(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    order = rng.permutation(len(files))
-    n_val = max(1, int(round(cfg.val_fraction * len(files))))
-    val_files = [files[i] for i in order[:n_val]]
-    train_files = [files[i] for i in order[n_val:]]
+    rng, train_files, val_files = split_files(cfg.data, cfg.images, cfg.seed, cfg.val_fraction)
     start = time.perf_counter()
     x_tr, t_tr = build_dataset(train_files, rng, cfg, desc="collecting (train)", quiet=quiet)
     x_va, t_va = build_dataset(val_files, rng, cfg, desc="collecting (validation)", quiet=quiet)
@@ -199,14 +224,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Tra
         raise ValueError(f"only {len(x_tr)} training patches; use more images or a smaller --batch")
     nets = [ResidualCNN(width=cfg.width) for _ in range(2)]
     opt = torch.optim.Adam([p for n in nets for p in n.parameters()], lr=cfg.lr)
-    step = 0
-    if resume and cfg.out.exists():
-        state = torch.load(cfg.out, weights_only=False)
-        for net, sd in zip(nets, state["nets"]):
-            net.load_state_dict(sd)
-        opt.load_state_dict(state["optimizer"])
-        step = int(state["step"])
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, last_epoch=step - 1 if step else -1)
+    state, step, sched = resume_state(cfg.out, opt, cfg.steps, resume=resume)
+    for net, sd in zip(nets, state.get("nets", [])):
+        net.load_state_dict(sd)
     result = TrainResult()
     batches = _batches(len(x_tr), cfg.batch, np.random.default_rng(cfg.seed + step))
     torch.set_num_threads(2)
@@ -229,10 +249,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Tra
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             result.val_psnr = evaluate(nets, x_va, t_va)
             bar.set_postfix_str(f"loss {loss:.2e}, val gradient PSNR {result.val_psnr:.2f} dB")
-            save(nets, opt, step, cfg)
+            save_checkpoint(cfg, {"nets": [n.state_dict() for n in nets], "width": cfg.width, "optimizer": opt.state_dict(), "step": step})
     bar.close()
     result.val_psnr = evaluate(nets, x_va, t_va)
-    result.val_psnr_identity = gradient_psnr(x_va, t_va)
+    result.val_psnr_identity = psnr(x_va, t_va)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -240,9 +260,4 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Tra
 def evaluate(nets: list[ResidualCNN], x: np.ndarray, t: np.ndarray) -> float:
     with torch.inference_mode():
         pred = np.concatenate([net.eval()(torch.from_numpy(x[:, d : d + 1])).numpy() for d, net in enumerate(nets)], axis=1)
-    return gradient_psnr(pred, t)
-
-
-def save(nets: list[ResidualCNN], opt: torch.optim.Optimizer, step: int, cfg: TrainConfig) -> None:
-    state = {"nets": [n.state_dict() for n in nets], "width": cfg.width, "optimizer": opt.state_dict(), "step": step, "config": {k: str(v) for k, v in asdict(cfg).items()}}
-    atomic_write(cfg.out, lambda tmp: torch.save(state, tmp))
+    return psnr(pred, t)

@@ -1,5 +1,6 @@
-"""Data terms ``f`` of the propagation. Each gives its value and gradient, the Lipschitz constant of
-that gradient and the exact warm start ``argmin_u f(u) + gamma/2 ||u - a||^2`` (Eq. 4)."""
+"""Data terms ``f`` of the propagation. Each gives its value and (separately, since the Corrector
+needs it at one point per stage only) its gradient, the Lipschitz constant of that gradient and the
+exact warm start ``argmin_u f(u) + gamma/2 ||u - a||^2`` (Eq. 4)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Fidelity(Protocol):
 
     def value(self, u: np.ndarray) -> float: ...
 
-    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]: ...
+    def grad(self, u: np.ndarray) -> np.ndarray: ...
 
     def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray: ...
 
@@ -44,9 +45,8 @@ class DataFidelity:
         r = self.operator.forward(u) - self.y
         return 0.5 * float(np.vdot(r, r))
 
-    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
-        r = self.operator.forward(u) - self.y
-        return 0.5 * float(np.vdot(r, r)), self.operator.adjoint(r)
+    def grad(self, u: np.ndarray) -> np.ndarray:
+        return self.operator.adjoint(self.operator.forward(u) - self.y)
 
     @cached_property
     def _aty(self) -> np.ndarray:
@@ -128,11 +128,9 @@ class SplitFidelity:
         r_grad_hat = self.d_otf * x_hat[..., None, :, :] - self._spectrum(u)
         return 0.5 * self._norm2(self.k_otf * x_hat - self.y_hat) + 0.5 * self.beta * self._norm2(r_grad_hat)
 
-    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+    def grad(self, u: np.ndarray) -> np.ndarray:
         x_hat = self._latent_spectrum(u, self.beta)
-        r_grad = fft.irfft2(self.d_otf * x_hat[..., None, :, :], s=self.shape) - u
-        value = 0.5 * self._norm2(self.k_otf * x_hat - self.y_hat) + 0.5 * self.beta * float(np.vdot(r_grad, r_grad))
-        return value, -self.beta * r_grad
+        return -self.beta * (fft.irfft2(self.d_otf * x_hat[..., None, :, :], s=self.shape) - u)
 
     def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray:
         # Minimising over u first leaves x with the weight beta*gamma/(beta+gamma) on ||grad x - a||^2.

@@ -20,7 +20,7 @@ import numpy as np
 
 from gencor.operators.wavelet import Wavelet
 from gencor.propagation.fidelity import Fidelity
-from gencor.prox.lp import prox_lp
+from gencor.prox.lp import as_floating, prox_lp
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,7 @@ def propagate(
     def objective(x: np.ndarray) -> float:
         return data.value(x) + prior.value(x)
 
-    u = np.asarray(u_init)
-    u = u if u.dtype in (np.float32, np.float64) else u.astype(float)
+    u = as_floating(u_init)
     psi_u = objective(u)
     psi = [psi_u]
     accepted = []
@@ -162,8 +161,7 @@ def propagate(
             continue
         take = bool(np.isfinite(psi_prop) and psi_prop <= psi_u)
         v = proposal if take else u
-        # The gradient only at the point the step starts from (the value alone is cheaper).
-        u = prior.prox(v - step * data.value_and_grad(v)[1], step)
+        u = prior.prox(v - step * data.grad(v), step)
         psi_u = objective(u)
         psi.append(psi_u)
         accepted.append(take)

@@ -22,6 +22,12 @@ def lp_threshold(tau: float, p: float) -> float:
     return float(base + tau * p * base ** (p - 1.0))
 
 
+def as_floating(v: np.ndarray) -> np.ndarray:
+    """``v`` as an array of its own float precision (single or double), else as double."""
+    v = np.asarray(v)
+    return v if v.dtype in (np.float32, np.float64) else v.astype(float)
+
+
 def prox_l1(v: np.ndarray, tau: float) -> np.ndarray:
     """Soft-thresholding."""
     return np.sign(v) * np.maximum(np.abs(v) - tau, 0.0)
@@ -46,8 +52,7 @@ def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | tuple[int,
         raise ValueError(f"p must lie in [0, 1], got {p}")
     if tau < 0:
         raise ValueError(f"tau must be non-negative, got {tau}")
-    v = np.asarray(v)
-    v = v if v.dtype in (np.float32, np.float64) else v.astype(float)
+    v = as_floating(v)
     if tau == 0:
         return v.copy()
     if p == 0:
