@@ -32,9 +32,9 @@ def test_levin_bench_writes_tables_and_plot(tmp_path: Path) -> None:
     assert summary["images"] == 2
     assert 0 <= summary["er<=3"] <= 1 and summary["median_er"] > 0
     assert summary["mean_psnr_true_kernel"] > 25
-    for name in ("levin.md", "levin.csv", "levin_er_cdf.png"):
+    for name in ("levin_9.md", "levin_9.csv", "levin_9_er_cdf.png"):
         assert (out / name).stat().st_size > 100
-    assert (out / "levin.csv").read_text().count("\n") == 5  # header, 2 images, mean, true kernel
+    assert (out / "levin_9.csv").read_text().count("\n") == 5  # header, 2 images, mean, true kernel
 
 
 def test_synthetic_cases_blur_with_real_borders() -> None:

@@ -62,6 +62,7 @@ def test_non_blind_deconvolution_sharpens() -> None:
         ({"kernel_size": -3}, ValueError),
         ({"kernel_size": 61}, ValueError),
         ({"kernel_size": 7.0}, TypeError),
+        ({"kernel_size": "big"}, ValueError),
         ({"generator": "magic"}, ValueError),
     ],
 )

@@ -14,29 +14,45 @@ from gencor.kernels.estimate import GENERATORS
 
 
 def _progress_bar(quiet: bool, desc: str):  # type: ignore[no-untyped-def]
-    """A tqdm bar over (scale, iteration) steps, or ``None`` when quiet."""
+    """A tqdm bar over the estimator's steps, or ``None`` when quiet."""
     if quiet:
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, desc=desc, unit="it", leave=False, file=sys.stderr)
+    bar = tqdm(total=0, desc=desc, unit="step", leave=False, file=sys.stderr)
 
-    def update(scale: int, n_scales: int, it: int, n_it: int) -> None:
-        bar.total = n_scales * n_it
-        bar.set_postfix_str(f"scale {scale + 1}/{n_scales}, iteration {it + 1}/{n_it}")
-        bar.update(1)
+    def update(done: int, total: int, phase: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(phase)
+        bar.update(done - bar.n)
 
     return bar, update
 
 
+def _kernel_size(text: str) -> int | str:
+    """``--kernel-size``: ``auto`` or an odd integer (checked against the photo later)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an odd integer, got {text!r}") from None
+
+
 def _cmd_deblur(args: argparse.Namespace) -> None:
-    from gencor.io import check_output_path, read_image, write_image, write_kernel
+    import json
+
+    from gencor.io import atomic_write, check_output_path, read_image, write_image, write_kernel
     from gencor.tasks.deblur import deblur
 
     photo = read_image(args.input)
     out = check_output_path(args.output, args.input)
-    for extra in [*args.save_kernel, *([args.plot] if args.plot else [])]:
+    extras = [*args.save_kernel, *([args.plot] if args.plot else [])]
+    for extra in extras:
         check_output_path(extra, args.input, out)
+    if args.report:
+        check_output_path(args.report, args.input, out, *extras, suffixes=frozenset({".json"}))
+        extras.append(args.report)
     np.random.seed(args.seed)
     bar, update = _progress_bar(args.quiet, "deblur")
     result = deblur(
@@ -45,6 +61,7 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
         channel_axis=-1 if photo.is_color else None,
         generator=args.generator,
         corrector=not args.no_corrector,
+        force=args.force,
         progress=update,
     )
     if bar is not None:
@@ -57,8 +74,17 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
         from gencor.plots import convergence_plot
 
         convergence_plot(result.estimate, Path(args.plot))
+    report = result.report
+    if args.report:
+        text = json.dumps(report.as_dict(), indent=2) + "\n"
+        atomic_write(Path(args.report), lambda tmp: tmp.write_text(text))
+    for warning in report.warnings:
+        print(f"gencor: warning: {warning}", file=sys.stderr)
     if not args.quiet:
-        print(f"wrote {out}" + "".join(f", {p}" for p in args.save_kernel))
+        print(
+            f"wrote {out}" + "".join(f", {p}" for p in extras)
+            + f" (kernel {report.kernel_size} px, noise {report.noise_sigma:.4f}, confidence {report.confidence:.2f}, {report.decision}, {report.seconds:.1f} s)"
+        )
 
 
 def _cmd_deconv(args: argparse.Namespace) -> None:
@@ -177,7 +203,20 @@ def _cmd_bench_synthetic(args: argparse.Namespace) -> None:
     else:
         cases = validation_cases(seed=args.seed, sigma=args.sigma)
         title = "Validation set (scikit-image sample photos)"
-    run_synthetic(cases, title=title, stem=args.bench, command=command, out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
+    stem = f"noisy_{args.sigma:g}" if args.bench == "noisy" else args.bench
+    run_synthetic(cases, title=title, stem=stem, command=command, out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
+
+
+def _cmd_bench_real(args: argparse.Namespace) -> None:
+    from gencor.bench.real import run_real
+
+    run_real(Path(args.data), out_dir=Path(args.out), jobs=args.jobs, limit=args.limit, quiet=args.quiet)
+
+
+def _cmd_bench_calibrate(args: argparse.Namespace) -> None:
+    from gencor.bench.calibrate import run_calibrate
+
+    run_calibrate(out_dir=Path(args.out), seed=args.seed, per_photo=args.per_photo, jobs=args.jobs, quiet=args.quiet)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,13 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deblur", help="estimate the blur kernel of a photo and restore it", description="Estimate the camera-shake kernel of INPUT (on its luminance) and write the deblurred photo to OUTPUT, in the input's mode and bit depth.")
     p.add_argument("input", metavar="INPUT", help="blurred photo: PNG, JPEG or TIFF, 8 or 16 bit, gray, RGB or RGBA (alpha is passed through)")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo (.png, .jpg, .tif); never the input")
-    p.add_argument("--kernel-size", type=int, default=31, metavar="N", help="odd side of the kernel support in pixels, larger than the longest blur streak (default 31; try 51+ for long exposures at full resolution)")
+    p.add_argument("--kernel-size", type=_kernel_size, default="auto", metavar="N", help="'auto' (default: measured from the photo, blurs up to 75 px) or an odd side of the kernel support in pixels, larger than the longest blur streak")
     p.add_argument("--save-kernel", metavar="K", action="append", default=[], help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
     p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale")
     p.add_argument("--generator", choices=list(GENERATORS), default="cnn", help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic shrinkage)")
     p.add_argument("--no-corrector", action="store_true", help="drop the monotone Corrector: the Generator-only variant, a naive cascade without guarantee (for comparisons)")
+    p.add_argument("--force", action="store_true", help="deblur with the best kernel found even when its confidence is too low to trust (by default such a photo is written unchanged, with a warning)")
+    p.add_argument("--report", metavar="JSON", help="also write a JSON report: kernel_size, noise_sigma, confidence, decision, seconds, warnings and the measures behind the confidence")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line (warnings are still printed)")
     p.set_defaults(func=_cmd_deblur)
 
     p = sub.add_parser("deconv", help="restore a photo whose blur kernel is known", description="Non-blind deconvolution of INPUT with kernel K (convolution convention) and a hyper-Laplacian prior.")
@@ -254,6 +295,20 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the tables (default docs/bench)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=_cmd_bench_large)
+    q = bsub.add_parser("real", help="every real photo of Lai et al. 2016 with default options: contact sheets and an index", description="Deblur every photo of real_lai16/blurry with default options; write a contact sheet per photo to OUT/real/ and the index OUT/real_index.md.")
+    q.add_argument("--data", default=str(Path("..") / "shared" / "data" / "real_lai16"), metavar="DIR", help="the real_lai16 folder (default ../shared/data/real_lai16)")
+    q.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
+    q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N photos")
+    q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the sheets and the index (default docs/bench)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=_cmd_bench_real)
+    q = bsub.add_parser("calibrate", help="fit the confidence model on synthetic scikit-image cases", description="Fit the logistic confidence model of gencor.assess on synthetic camera shake (scikit-image sample photos, never evaluation data); writes calibration.md/.csv.")
+    q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of crops, kernels and noise (default 0)")
+    q.add_argument("--per-photo", type=int, default=5, metavar="N", help="cases per sample photo (default 5)")
+    q.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
+    q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the tables (default docs/bench)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=_cmd_bench_calibrate)
     default_data = Path("..") / "shared" / "data"
     for name, help_ in (
         ("inpaint", "inpainting against OpenCV (Telea, Navier-Stokes, FSR) and scikit-image (biharmonic): Kodak24 with 60% random and text masks, and examples/inpainting"),
@@ -271,15 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--lam", type=float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
         q.set_defaults(func=_cmd_bench_beyond)
     for name, func, data, ks, help_ in (
-        ("levin", _cmd_bench_levin, default_data / "levin09", 31, "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
+        ("levin", _cmd_bench_levin, default_data / "levin09", "auto", "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
         ("ablation", _cmd_bench_ablation, default_data / "levin09", 31, "GCM against Generator only and Corrector only: per-stage curves on a few Levin images, then the full Levin table of each"),
-        ("noisy", _cmd_bench_synthetic, default_data / "test", 51, "our noisy set: test photos, synthetic camera shake up to 51 px, noise 0.01, 8 bit"),
-        ("validation", _cmd_bench_synthetic, None, 31, "the validation set parameters are chosen on: scikit-image sample photos, shake up to 27 px, noise 0.005"),
+        ("noisy", _cmd_bench_synthetic, default_data / "test", "auto", "our noisy set: test photos, synthetic camera shake up to 75 px, noise 0.01 (or --sigma), every third photo with clipped lights, 8 bit"),
+        ("validation", _cmd_bench_synthetic, None, "auto", "the validation set parameters are chosen on: scikit-image sample photos, shake up to 27 px, noise 0.005"),
     ):
         q = bsub.add_parser(name, help=help_, description=help_)
         if data is not None:
             q.add_argument("--data", default=str(data), metavar="DIR", help=f"data folder (default {data})")
-        q.add_argument("--kernel-size", type=int, default=ks, metavar="N", help=f"kernel size given to the estimator (default {ks})")
+        q.add_argument("--kernel-size", type=_kernel_size, default=ks, metavar="N", help=f"kernel size given to the estimator: 'auto' or an odd integer (default {ks})")
         q.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
         q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N images (for a quick look)")
         q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the Markdown table, CSV and plots (default docs/bench)")

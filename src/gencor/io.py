@@ -98,10 +98,13 @@ def read_image(path: str | os.PathLike[str]) -> Photo:
         raise ValueError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
 
 
-def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike[str]) -> Path:
+def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike[str], suffixes: frozenset[str] | None = None) -> Path:
     """An output path whose folder exists, whose suffix we can write and which is no input."""
     out = Path(output)
-    if out.suffix.lower() not in SUFFIXES | {".npy"}:
+    if suffixes is not None:
+        if out.suffix.lower() not in suffixes:
+            raise ValueError(f"unsupported output format {out.suffix!r} for {out}; use {' or '.join(sorted(suffixes))}")
+    elif out.suffix.lower() not in SUFFIXES | {".npy"}:
         raise ValueError(f"unsupported output format {out.suffix!r} for {out}; use .png, .jpg, .tif or .npy")
     if not out.parent.resolve().is_dir():
         raise ValueError(f"output folder does not exist: {out.parent}")

@@ -19,10 +19,10 @@ from gencor.tasks.deblur import deblur
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import deconvolve, default_lam
 
-COLUMNS = ["image", "psnr", "ssim", "error_ratio", "kernel_similarity", "seconds", "peak_mib", "psnr_true_kernel", "ssim_true_kernel"]
+COLUMNS = ["image", "kernel_size", "decision", "confidence", "psnr", "ssim", "error_ratio", "kernel_similarity", "seconds", "peak_mib", "psnr_true_kernel", "ssim_true_kernel"]
 
 
-def levin_case(path: Path, kernel_size: int, *, generator: str = "cnn", corrector: bool = True) -> Row:
+def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True) -> Row:
     """Deblur one Levin image and score it against the truth and the true-kernel deconvolution."""
     data = loadmat(path)
     x, y, f = data["x"], data["y"], data["f"]
@@ -37,6 +37,9 @@ def levin_case(path: Path, kernel_size: int, *, generator: str = "cnn", correcto
     ref = image_scores(deconvolve(y, k_true, lam=lam), x)
     return {
         "image": path.stem,
+        "kernel_size": result.report.kernel_size,
+        "decision": result.report.decision,
+        "confidence": result.report.confidence,
         "psnr": est["psnr"],
         "ssim": est["ssim"],
         "error_ratio": est["ssd"] / ref["ssd"],
@@ -48,7 +51,7 @@ def levin_case(path: Path, kernel_size: int, *, generator: str = "cnn", correcto
     }
 
 
-def _one(job: tuple[Path, int]) -> Row:
+def _one(job: tuple[Path, int | str]) -> Row:
     return levin_case(*job)
 
 
@@ -56,6 +59,7 @@ def summary(rows: list[Row]) -> dict[str, float]:
     er = np.array([r["error_ratio"] for r in rows])
     return {
         "images": len(rows),
+        "unchanged": sum(r["decision"] == "unchanged" for r in rows),
         "er<=2": float(np.mean(er <= 2)),
         "er<=3": float(np.mean(er <= 3)),
         "median_er": float(np.median(er)),
@@ -68,8 +72,8 @@ def summary(rows: list[Row]) -> dict[str, float]:
     }
 
 
-def run_levin(data: Path, *, out_dir: Path, kernel_size: int, jobs: int, limit: int | None, quiet: bool) -> dict[str, float]:
-    """Run the benchmark, print the table and write ``levin.md``, ``levin.csv``, ``levin_er_cdf.png``."""
+def run_levin(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: int, limit: int | None, quiet: bool) -> dict[str, float]:
+    """Run the benchmark, print the table and write ``levin_SIZE.md``, ``.csv`` and ``_er_cdf.png``."""
     files = sorted(data.glob("*.mat"))
     if not files:
         raise ValueError(f"no .mat files in {data}; point --data at the levin09 folder")
@@ -93,7 +97,8 @@ def run_levin(data: Path, *, out_dir: Path, kernel_size: int, jobs: int, limit: 
         "kernel_similarity": 1.0,
     }
     table = rows + [mean_row(rows, COLUMNS, "image"), true_row]
-    md = write_tables(out_dir, "levin", table, COLUMNS, header)
-    cdf_plot({"gencor": np.array([r["error_ratio"] for r in rows])}, out_dir / "levin_er_cdf.png", title=f"Levin et al. 2009, kernel size {kernel_size}")
+    stem = f"levin_{kernel_size}"
+    md = write_tables(out_dir, stem, table, COLUMNS, header)
+    cdf_plot({"gencor": np.array([r["error_ratio"] for r in rows])}, out_dir / f"{stem}_er_cdf.png", title=f"Levin et al. 2009, kernel size {kernel_size}")
     print(md)
     return s

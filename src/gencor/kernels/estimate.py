@@ -60,10 +60,16 @@ class ScaleRecord:
 
 @dataclass
 class KernelEstimate:
-    """The estimated kernel (convolution convention, sums to 1) and the per-scale history."""
+    """The estimated kernel (convolution convention, sums to 1) and the per-scale history.
+
+    ``scale`` is the image scale the kernel was estimated at (1 unless the run stopped at a coarser
+    level) and ``lam`` the prior weight reached, from which a continued run picks up.
+    """
 
     kernel: np.ndarray
     scales: list[ScaleRecord]
+    scale: float = 1.0
+    lam: float = 0.0
 
 
 def shrinkage_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator:
@@ -127,6 +133,10 @@ def _or_shrinkage(factory: GeneratorFactory) -> GeneratorFactory:
     return wrapped
 
 
+#: Slack when comparing pyramid scales (they are products of irrational ratios).
+SCALE_TOLERANCE = 1.0 + 1e-6
+
+
 def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[float, int]]:
     """``(image scale, kernel size)`` from coarsest to finest; the coarsest kernel is 3 to 5 px."""
     levels = []
@@ -166,6 +176,10 @@ def estimate_kernel(
     generator: GeneratorFactory = identity_generator,
     corrector: bool = True,
     progress: ProgressFn | None = None,
+    valid: np.ndarray | None = None,
+    init: np.ndarray | None = None,
+    init_scale: float = 0.0,
+    final_scale: float = 1.0,
 ) -> KernelEstimate:
     """Estimate the blur kernel of a gray image in [0, 1].
 
@@ -207,6 +221,17 @@ def estimate_kernel(
         identity use the shrinkage Generator instead (else they would apply no prior at all).
     progress
         Optional callback.
+    valid
+        Optional ``(H, W)`` boolean map of the pixels the kernel step may trust; clipped lights
+        (dilated by the kernel size) break the linear blur model and are left out.
+    init, init_scale
+        Continue a run that stopped at image scale ``init_scale`` with kernel ``init``: only the
+        pyramid levels finer than ``init_scale`` are run, starting from ``init`` resampled (and
+        ``lam`` should be the weight that run reached).
+    final_scale
+        Stop after the finest level at or below this image scale (Zhang and Yang, NeurIPS 2014:
+        with noise the finest scale is not always the best one). The kernel is at that level's
+        size; the caller resamples it.
     """
 
     if not corrector:
@@ -215,10 +240,15 @@ def estimate_kernel(
     if sigma > denoise_above:
         blurred = denoise_tv_chambolle(blurred, weight=denoise * sigma**2)
     rel_threshold = max(0.03, noise_threshold * sigma)
-    levels = pyramid_sizes(kernel_size)
+    levels = [lv for lv in pyramid_sizes(kernel_size) if init_scale * SCALE_TOLERANCE < lv[0] <= final_scale * SCALE_TOLERANCE]
+    if not levels:
+        raise ValueError(f"no pyramid level between scales {init_scale} and {final_scale}")
     h, w = blurred.shape
-    k = np.zeros((levels[0][1],) * 2)
-    k[levels[0][1] // 2, levels[0][1] // 2] = 1.0
+    if init is not None:
+        k = resize_kernel(init, levels[0][1])
+    else:
+        k = np.zeros((levels[0][1],) * 2)
+        k[levels[0][1] // 2, levels[0][1] // 2] = 1.0
     records: list[ScaleRecord] = []
     lam_it = lam
     for s_idx, (scale, ks) in enumerate(levels):
@@ -233,6 +263,8 @@ def estimate_kernel(
         margin = ks // 2 + 1
         interior = np.zeros(y_ext.shape)
         interior[margin : shape[0] - margin, margin : shape[1] - margin] = 1.0
+        if valid is not None:
+            interior[: shape[0], : shape[1]] *= resize(valid.astype(float), shape, order=0, anti_aliasing=False) > 0.5
         record = ScaleRecord(image_shape=shape, kernel_size=ks, kernel=k)
         for it in range(iterations):
             u = latent_gradients(
@@ -257,4 +289,4 @@ def estimate_kernel(
         k = center_kernel(k)
         record.kernel = k
         records.append(record)
-    return KernelEstimate(kernel=k, scales=records)
+    return KernelEstimate(kernel=k, scales=records, scale=levels[-1][0], lam=lam_it)

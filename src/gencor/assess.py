@@ -1,0 +1,110 @@
+"""Evidence that a deblurred photo can be trusted, measured without ground truth.
+
+A blind estimate can fail in ways the objective does not show: a kernel made of noise, a kernel
+cut by its window, ringing from a wrong kernel. Each measure here looks at one symptom; the
+confidence combines them with a logistic model fitted on synthetic photos whose sharp version we
+know (``gencor bench calibrate``; the label is "the output is better than the input").
+
+- ``agreement``: camera shake blurs the whole frame alike, so kernels estimated on two disjoint
+  windows agree when the estimate is real and disagree when it is noise.
+- ``stability``: the kernel at the finest scale against the one at half scale; a real blur
+  is the same at both.
+- ``ringing``: gradient energy in the input's flat regions, output over input; ringing and
+  amplified noise show up there first.
+- ``overshoot``: share of pixels far outside the local range of the input (halos).
+- ``residual``: the re-blurred output against the input, in units of the noise.
+- ``spread``: taps of the kernel per pixel of its extent; a camera path is a thin curve (a few
+  taps per pixel of length), an estimate made of noise is a diffuse cloud.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage, signal
+
+#: Flat regions: pixels whose local gradient energy is in this lowest share of the photo.
+FLAT_SHARE = 0.4
+#: Side of the window that smooths the gradient energy when looking for flat regions.
+FLAT_WINDOW = 9
+#: Floor of the input's flat-region gradient, so clean photos do not divide by ~0 (about one
+#: 8-bit level per pixel).
+RINGING_FLOOR = 2.0 / 255
+#: An output pixel overshoots when it leaves the input's local range by more than this.
+OVERSHOOT_MARGIN = 0.1
+#: Noise floor for the residual, in [0, 1] units (8-bit quantisation).
+RESIDUAL_FLOOR = 1.0 / 255
+
+#: Logistic model ``confidence = 1 / (1 + exp(-(b + w . features)))``, fitted by
+#: ``gencor bench calibrate`` (see docs/bench/calibration.md): feature names, weights, bias.
+FEATURES = ("agreement", "stability", "log_ringing", "overshoot", "log_residual", "log_spread")
+WEIGHTS = (3.0, 3.0, -4.0, -20.0, -1.0, -1.0)
+BIAS = -2.0
+#: Below this confidence a result is not trusted and the input is returned unchanged.
+TRUST_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The measures of one candidate (see the module docstring)."""
+
+    agreement: float
+    stability: float
+    ringing: float
+    overshoot: float
+    residual: float
+    spread: float
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.agreement, self.stability, np.log(self.ringing), self.overshoot, np.log(self.residual), np.log(self.spread)])
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+def kernel_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest normalised cross-correlation of two kernels over all shifts (1 = same shape)."""
+    corr = signal.correlate(a, b, mode="full")
+    return float(corr.max() / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def _grad_mag(x: np.ndarray) -> np.ndarray:
+    gy, gx = np.gradient(x)
+    return np.hypot(gy, gx)
+
+
+def ringing(sharp: np.ndarray, blurred: np.ndarray) -> float:
+    """Mean gradient magnitude of ``sharp`` over the flat regions of ``blurred``, relative to it."""
+    g_in = _grad_mag(blurred)
+    local = ndimage.uniform_filter(g_in, FLAT_WINDOW)
+    flat = local <= np.quantile(local, FLAT_SHARE)
+    return float(np.mean(_grad_mag(sharp)[flat]) / max(float(np.mean(g_in[flat])), RINGING_FLOOR))
+
+
+def overshoot(sharp: np.ndarray, blurred: np.ndarray, kernel_size: int) -> float:
+    """Share of pixels of ``sharp`` beyond the range of ``blurred`` around them by a clear margin."""
+    lo = ndimage.minimum_filter(blurred, kernel_size)
+    hi = ndimage.maximum_filter(blurred, kernel_size)
+    return float(np.mean((sharp > hi + OVERSHOOT_MARGIN) | (sharp < lo - OVERSHOOT_MARGIN)))
+
+
+def residual(sharp: np.ndarray, blurred: np.ndarray, kernel: np.ndarray, sigma: float) -> float:
+    """RMS of ``k * sharp - blurred`` away from the border, in units of the noise level."""
+    reblurred = signal.fftconvolve(sharp, kernel, mode="valid")
+    r = kernel.shape[0] // 2
+    inner = blurred[r : r + reblurred.shape[0], r : r + reblurred.shape[1]]
+    return float(np.sqrt(np.mean((reblurred - inner) ** 2)) / max(sigma, RESIDUAL_FLOOR))
+
+
+def spread(kernel: np.ndarray, threshold: float = 0.1) -> float:
+    """Taps above ``threshold * max`` per pixel of the kernel's extent (about 1 to 3 for a path)."""
+    big = kernel >= threshold * kernel.max()
+    ys, xs = np.nonzero(big)
+    return float(big.sum() / (max(np.ptp(ys), np.ptp(xs)) + 1))
+
+
+def confidence(evidence: Evidence) -> float:
+    """Probability, under the calibrated model, that the output is better than the input."""
+    z = BIAS + float(np.dot(WEIGHTS, evidence.vector()))
+    return float(1.0 / (1.0 + np.exp(-z)))

@@ -1,0 +1,125 @@
+"""``gencor bench calibrate``: fit the confidence model of :mod:`gencor.assess`.
+
+Synthetic cases from scikit-image's sample photos (never evaluation data): random crops, our
+camera-shake trajectories up to 75 px, noise from 0.002 to 0.02, a third with clipped lights,
+8 bit. Every candidate kernel of the pipeline is applied to the whole crop and scored against the
+sharp crop; the label is "better than the input by a clear margin". A logistic regression on the
+measures of :class:`gencor.assess.Evidence` gives the weights that ``assess`` ships.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from gencor.assess import FEATURES, Evidence
+from gencor.bench.common import Row, run_pool, write_tables
+from gencor.bench.synthetic import VALIDATION_PHOTOS, Case, make_case
+from gencor.metrics import image_scores, kernel_similarity
+from gencor.tasks.deblur import deblur
+from gencor.tasks.deconv import deconvolve
+
+#: A candidate counts as good when it beats the input by this much (PSNR, dB).
+GOOD_GAIN = 0.25
+#: Ridge weight of the logistic fit (features are of order 1).
+RIDGE = 0.01
+SIGMAS = (0.002, 0.005, 0.01, 0.02)
+MAX_KERNELS = (31, 51, 75)
+COLUMNS = ["case", "sigma", "max_kernel", "saturate", "candidate", "chosen_size", "kernel_extent", "kernel_similarity", "gain_db", *FEATURES]
+
+
+def calibration_cases(*, seed: int, per_photo: int) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i, name in enumerate(VALIDATION_PHOTOS):
+        for j in range(per_photo):
+            cases.append(
+                Case(
+                    f"{name}#{j}",
+                    f"skimage:{name}",
+                    seed * 10000 + 100 * i + j,
+                    float(rng.choice(SIGMAS)),
+                    int(rng.choice(MAX_KERNELS)),
+                    320,
+                    "random",
+                    bool(rng.uniform() < 1 / 3),
+                )
+            )
+    return cases
+
+
+def _one(case: Case) -> list[Row]:
+    sharp, blurred, k = make_case(case)
+    result = deblur(blurred, force=True)
+    before = image_scores(blurred, sharp)["psnr"]
+    ys, xs = np.nonzero(k)
+    rows = []
+    for name, kernel in result.candidates.items():
+        measures = result.report.candidates[name]
+        ev = Evidence(**{f: measures[f] for f in ("agreement", "stability", "ringing", "overshoot", "residual", "spread")})
+        gain = image_scores(deconvolve(blurred, kernel, lam=measures["lam"]), sharp)["psnr"] - before
+        row: Row = {
+            "case": case.name,
+            "sigma": case.sigma,
+            "max_kernel": case.max_kernel,
+            "saturate": case.saturate,
+            "candidate": name,
+            "chosen_size": result.report.kernel_size,
+            "kernel_extent": int(max(np.ptp(ys), np.ptp(xs)) + 1),
+            "kernel_similarity": kernel_similarity(kernel, k),
+            "gain_db": gain,
+        }
+        row.update(dict(zip(FEATURES, ev.vector().tolist(), strict=True)))
+        rows.append(row)
+    return rows
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE) -> tuple[np.ndarray, float]:
+    """Weights and bias of a ridge-penalised logistic regression (BFGS on the mean log-loss), fitted
+    on standardised features so the ridge treats them alike, returned for the raw features."""
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-12
+    x = (x - mu) / sd
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ theta[1:] + theta[0]
+        p = 1 / (1 + np.exp(-z))
+        eps = 1e-9
+        value = -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)) + ridge * np.sum(theta[1:] ** 2)
+        g = p - y
+        grad = np.concatenate([[np.mean(g)], x.T @ g / len(y) + 2 * ridge * theta[1:]])
+        return float(value), grad
+
+    res = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="BFGS")
+    w = res.x[1:] / sd
+    return w, float(res.x[0] - np.dot(w, mu))
+
+
+def run_calibrate(*, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet: bool) -> tuple[np.ndarray, float]:
+    cases = calibration_cases(seed=seed, per_photo=per_photo)
+    rows = [r for group in run_pool(_one, cases, jobs=jobs, quiet=quiet, desc="calibrate") for r in group]
+    x = np.array([[r[f] for f in FEATURES] for r in rows])
+    y = np.array([r["gain_db"] > GOOD_GAIN for r in rows], dtype=float)
+    w, b = fit_logistic(x, y)
+    conf = 1 / (1 + np.exp(-(x @ w + b)))
+    gains = np.array([r["gain_db"] for r in rows])
+    for r, c in zip(rows, conf, strict=True):
+        r["confidence"] = float(c)
+    lines = []
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        ok = conf >= t
+        lines.append(f"| {t:.1f} | {int(ok.sum())} | {int(np.sum(ok & (gains < -0.1)))} | {int(np.sum(~ok & (gains > GOOD_GAIN)))} | {np.mean(np.where(ok, gains, 0)):.2f} |")
+    header = (
+        f"# Confidence calibration\n\n`gencor bench calibrate --seed {seed} --per-photo {per_photo}` on {platform.machine()}: "
+        f"{len(cases)} synthetic cases (scikit-image photos, 320x320 random crops, shake up to {max(MAX_KERNELS)} px, "
+        f"noise {', '.join(map(str, SIGMAS))}, a third with clipped lights, 8 bit), {len(rows)} candidate kernels; "
+        f"label: gain > {GOOD_GAIN} dB ({int(y.sum())} of {len(y)}).\n\n"
+        "Fitted model (paste into `gencor/assess.py`):\n\n"
+        f"    FEATURES = {FEATURES}\n    WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})\n    BIAS = {b:.3f}\n\n"
+        "| threshold | candidates trusted | trusted but worse by > 0.1 dB | good but not trusted | mean gain if untrusted ones return the input (dB) |\n|---|---|---|---|---|\n"
+        + "\n".join(lines)
+    )
+    print(write_tables(out_dir, "calibration", rows, [*COLUMNS, "confidence"], header))
+    return w, b

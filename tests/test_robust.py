@@ -1,0 +1,147 @@
+"""Automatic kernel size, clipped lights, confidence and the safety net (issue: real photos first)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.signal import fftconvolve
+
+from gencor.assess import Evidence, confidence, kernel_similarity, overshoot, ringing
+from gencor.kernels.estimate import estimate_kernel
+from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
+from gencor.tasks.deblur import deblur
+from gencor.tasks.deconv import deconvolve_plane
+
+from conftest import shapes_image
+
+REPORT_KEYS = {"kernel_size": int, "noise_sigma": float, "confidence": float, "decision": str, "seconds": float, "warnings": list}
+
+
+def _line_kernel(length: int, angle: float) -> np.ndarray:
+    """A straight motion blur of ``length`` pixels in an odd square array."""
+    size = length + 2 if length % 2 else length + 3
+    k = np.zeros((size, size))
+    c = size // 2
+    for t in np.linspace(-(length - 1) / 2, (length - 1) / 2, 4 * length):
+        k[int(round(c + t * np.sin(angle))), int(round(c + t * np.cos(angle)))] += 1
+    return k / k.sum()
+
+
+def _blurred(n: int, k: np.ndarray, seed: int, sigma: float = 0.002) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    r = k.shape[0] // 2
+    scene = shapes_image(n + 2 * r, seed=seed)
+    y = fftconvolve(scene, k, mode="valid") + sigma * rng.standard_normal((n, n))
+    return scene[r:-r, r:-r], np.clip(y, 0, 1)
+
+
+def test_extent_and_size_helpers() -> None:
+    k = _line_kernel(9, 0.0)
+    assert kernel_extent(k) == 9
+    assert size_for_extent(9, lo=3, hi=83) == 17
+    assert size_for_extent(200, lo=3, hi=83) == 83
+    assert touches_border(np.pad(k, 0)) is False
+    wide = crop_kernel(k, 7)
+    assert wide.shape == (7, 7) and touches_border(wide)
+    assert crop_kernel(k, 21).shape == (21, 21) and crop_kernel(k, 21).sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("length", [7, 19, 33])
+def test_auto_size_follows_the_blur_length(length: int) -> None:
+    k = _line_kernel(length, 0.6)
+    _, y = _blurred(200, k, seed=length)
+    result = deblur(y, generator="none", force=True)
+    size = result.report.kernel_size
+    assert length + 2 <= size <= length + 24, (length, size)
+    assert result.kernel.shape == (size, size)
+
+
+def test_confident_on_a_clean_synthetic_blur() -> None:
+    k = _line_kernel(11, 0.3)
+    x, y = _blurred(200, k, seed=3)
+    result = deblur(y, generator="none")
+    assert result.report.decision == "deblurred"
+    assert result.confidence >= 0.5
+    assert kernel_similarity(result.kernel, k) > 0.7
+
+
+def test_pure_noise_is_returned_unchanged_with_a_warning() -> None:
+    y = np.random.default_rng(7).uniform(size=(160, 160))
+    result = deblur(y, generator="none")
+    assert result.report.decision == "unchanged"
+    assert result.confidence < 0.5
+    assert np.array_equal(result.image, y)
+    assert any("unchanged" in w for w in result.report.warnings)
+    forced = deblur(y, generator="none", force=True)
+    assert forced.report.decision == "deblurred" and any("--force" in w for w in forced.report.warnings)
+
+
+def test_clipped_lights_keep_their_surroundings() -> None:
+    """A light far above white, blurred then clipped: the one-sided data term avoids the dark
+    ring that a plain deconvolution puts around it."""
+    k = _line_kernel(9, 0.0)
+    r = k.shape[0] // 2
+    scene = np.full((96 + 2 * r, 96 + 2 * r), 0.4)
+    scene[50:54, 50:54] = 6.0
+    y = np.clip(fftconvolve(scene, k, mode="valid"), 0, 1)
+    truth = np.clip(scene[r:-r, r:-r], 0, 1)
+    plain = np.clip(deconvolve_plane(y, k, lam=3e-4), 0, 1)
+    aware = np.clip(deconvolve_plane(y, k, lam=3e-4, clipped=y >= 0.98), 0, 1)
+    err = lambda a: float(np.sqrt(np.mean((a - truth) ** 2)))  # noqa: E731
+    assert err(aware) < 0.7 * err(plain)
+
+
+def test_valid_mask_all_true_changes_nothing_and_masking_runs() -> None:
+    k = _line_kernel(7, 1.0)
+    _, y = _blurred(96, k, seed=5)
+    a = estimate_kernel(y, 11).kernel
+    b = estimate_kernel(y, 11, valid=np.ones(y.shape, bool)).kernel
+    np.testing.assert_allclose(a, b)
+    mask = np.ones(y.shape, bool)
+    mask[:40] = False
+    c = estimate_kernel(y, 11, valid=mask).kernel
+    assert c.shape == (11, 11) and c.sum() == pytest.approx(1.0)
+
+
+def test_measures_see_ringing_and_halos() -> None:
+    x = shapes_image(96, seed=9)
+    noisy = x + 0.05 * np.random.default_rng(0).standard_normal(x.shape)
+    assert ringing(noisy, x) > 3 * ringing(x, x)
+    assert overshoot(x, x, 9) == 0.0
+    assert overshoot(x + 0.5, x, 9) > 0.5
+    good, bad = Evidence(0.9, 0.9, 0.7, 0.0, 1.0), Evidence(0.2, 0.3, 6.0, 0.05, 5.0)
+    assert confidence(good) > 0.5 > confidence(bad)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gencor", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_fallback_report_and_exit_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    noise = np.random.default_rng(11).integers(0, 256, (128, 128), dtype=np.uint8)
+    src, out, rep = tmp_path / "noise.png", tmp_path / "out.png", tmp_path / "report.json"
+    Image.fromarray(noise).save(src)
+    proc = _cli("deblur", str(src), "-o", str(out), "--report", str(rep), "--generator", "none", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" in proc.stderr and "unchanged" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert np.array_equal(np.asarray(Image.open(out)), noise)
+    report = json.loads(rep.read_text())
+    for key, kind in REPORT_KEYS.items():
+        assert isinstance(report[key], kind), key
+    assert report["decision"] == "unchanged"
+    assert 0.0 <= report["confidence"] <= 1.0
+
+
+def test_cli_rejects_bad_report_and_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.png"
+    Image.fromarray(np.uint8(255 * shapes_image(64))).save(src)
+    proc = _cli("deblur", str(src), "-o", str(tmp_path / "o.png"), "--report", str(tmp_path / "r.txt"))
+    assert proc.returncode == 2 and "json" in proc.stderr
+    proc = _cli("deblur", str(src), "-o", str(tmp_path / "o.png"), "--kernel-size", "big")
+    assert proc.returncode == 2 and "auto" in proc.stderr
