@@ -39,10 +39,12 @@ RESIDUAL_FLOOR = 1.0 / 255
 #: Logistic model ``confidence = 1 / (1 + exp(-(b + w . features)))``, fitted by
 #: ``gencor bench calibrate`` (see docs/bench/calibration.md): feature names, weights, bias.
 FEATURES = ("agreement", "stability", "log_ringing", "overshoot", "log_residual", "log_spread")
-WEIGHTS = (3.0, 3.0, -4.0, -20.0, -1.0, -1.0)
-BIAS = -2.0
-#: Below this confidence a result is not trusted and the input is returned unchanged.
-TRUST_THRESHOLD = 0.5
+WEIGHTS = (1.025, -0.498, -0.011, -6.574, -0.787, -0.493)
+BIAS = 1.307
+#: Below this confidence a result is not trusted and the input is returned unchanged. Chosen on the
+#: calibration set: at 0.7 the most trusted candidate of each case beat the input on average
+#: (+0.44 dB) with the fewest cases made worse (2 of 40, the worst -0.46 dB).
+TRUST_THRESHOLD = 0.7
 
 
 @dataclass(frozen=True)

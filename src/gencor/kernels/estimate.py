@@ -22,7 +22,7 @@ import numpy as np
 from skimage.restoration import denoise_tv_chambolle
 from skimage.transform import resize
 
-from gencor.kernels.postprocess import center_kernel, clean_kernel
+from gencor.kernels.postprocess import center_kernel, clean_kernel, delta_kernel
 from gencor.kernels.step import kernel_step
 from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
@@ -153,7 +153,7 @@ def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[f
 def resize_kernel(k: np.ndarray, size: int) -> np.ndarray:
     """``k`` resampled to ``size x size`` (bilinear), non-negative and summing to 1."""
     k = np.clip(resize(k, (size, size), order=1, anti_aliasing=False), 0.0, None)
-    return k / k.sum()
+    return k / k.sum() if k.sum() > 0 else delta_kernel(size)
 
 
 def estimate_kernel(

@@ -6,15 +6,33 @@ import numpy as np
 from scipy import ndimage
 
 
+#: The cut never goes above this fraction of the peak (a noise-scaled cut on a photo of pure noise
+#: would otherwise remove every tap).
+MAX_REL_THRESHOLD = 0.5
+
+
 def clean_kernel(k: np.ndarray, *, rel_threshold: float = 0.03) -> np.ndarray:
-    """Zero values below ``rel_threshold * max``, drop weak disconnected pieces, renormalise."""
-    k = np.where(k >= rel_threshold * k.max(), k, 0.0)
+    """Zero values below ``rel_threshold * max``, drop weak disconnected pieces, renormalise.
+
+    A kernel with no positive finite mass left (the estimate collapsed, e.g. on pure noise) becomes
+    the identity, which the confidence then judges like any other candidate.
+    """
+    if not np.all(np.isfinite(k)) or k.max() <= 0:
+        return delta_kernel(k.shape[0])
+    k = np.where(k >= min(rel_threshold, MAX_REL_THRESHOLD) * k.max(), k, 0.0)
     labels, n = ndimage.label(k > 0, structure=np.ones((3, 3)))
     if n > 1:
         mass = ndimage.sum(k, labels, index=np.arange(1, n + 1))
         weak = np.nonzero(mass < 0.1 * mass.max())[0] + 1
         k = np.where(np.isin(labels, weak), 0.0, k)
     return k / k.sum()
+
+
+def delta_kernel(size: int) -> np.ndarray:
+    """The ``size x size`` identity kernel (no blur)."""
+    k = np.zeros((size, size))
+    k[size // 2, size // 2] = 1.0
+    return k
 
 
 def center_kernel(k: np.ndarray) -> np.ndarray:
@@ -24,6 +42,8 @@ def center_kernel(k: np.ndarray) -> np.ndarray:
     the deblurred photo stays aligned with the input.
     """
     h, w = k.shape
+    if not np.all(np.isfinite(k)) or k.sum() <= 0:
+        return delta_kernel(h)
     cy, cx = ndimage.center_of_mass(k)
     dy, dx = int(round(h // 2 - cy)), int(round(w // 2 - cx))
     out = np.zeros_like(k)

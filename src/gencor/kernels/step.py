@@ -17,7 +17,7 @@ def kernel_step(u: np.ndarray, g: np.ndarray, size: int, *, eta: float) -> np.nd
     """
     k = np.maximum(KernelConvolution(u, (size, size)).solve_unconstrained(g, eta), 0.0)
     total = k.sum()
-    if total <= 0:
+    if not np.isfinite(total) or total <= 0:
         k = np.zeros((size, size))
         k[size // 2, size // 2] = 1.0
         return k

@@ -47,6 +47,9 @@ SIZING_SCALE = 0.5
 #: The conservative candidates deconvolve with this many times the noise-based prior weight: less
 #: detail comes back, and far less ringing when the kernel is only roughly right.
 CONSERVATIVE_LAM = 8.0
+#: A kernel with this share of its mass in one pixel is "no blur": deconvolving with it would only
+#: denoise, which is not what the user asked for, so the photo is left as it is.
+NEAR_DELTA = 0.5
 #: ``kernel_size`` value that asks for the automatic size.
 AUTO = "auto"
 
@@ -257,6 +260,21 @@ def deblur(
     return _finish(arr, gray, y, channel_axis, sigma, lam, force, warnings, candidates, fine, Evidence(agreement, stability, 1.0, 0.0, 1.0, 1.0), start, size)
 
 
+def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float) -> tuple[float, Evidence]:
+    """Confidence and evidence of deconvolving the gray window ``y`` with ``kernel`` (see
+    :mod:`gencor.assess`); ``agreement`` and ``stability`` come from the estimation runs."""
+    trial = deconvolve(y, kernel, lam=lam)
+    ev = Evidence(
+        agreement=agreement,
+        stability=stability,
+        ringing=ringing(trial, y),
+        overshoot=overshoot(trial, y, kernel.shape[0]),
+        residual=residual(trial, y, kernel, sigma),
+        spread=spread(kernel),
+    )
+    return confidence(ev), ev
+
+
 def _finish(
     arr: np.ndarray,
     gray: np.ndarray,
@@ -277,22 +295,15 @@ def _finish(
     base_lam = default_lam(sigma) if lam is None else lam
     candidates = {name: (k, base_lam) for name, k in kernels.items()}
     candidates.update({f"{name} conservative": (k, CONSERVATIVE_LAM * base_lam) for name, k in kernels.items()})
-    scored: dict[str, tuple[float, Evidence]] = {}
-    for name, (k, lam_c) in candidates.items():
-        trial = deconvolve(y, k, lam=lam_c)
-        ev = Evidence(
-            agreement=shared.agreement,
-            stability=shared.stability,
-            ringing=ringing(trial, y),
-            overshoot=overshoot(trial, y, k.shape[0]),
-            residual=residual(trial, y, k, sigma),
-            spread=spread(k),
-        )
-        scored[name] = (confidence(ev), ev)
+    scored = {name: score_kernel(y, k, lam=lam_c, sigma=sigma, agreement=shared.agreement, stability=shared.stability) for name, (k, lam_c) in candidates.items()}
     best = max(scored, key=lambda n: scored[n][0])
     conf, ev = scored[best]
     kernel, lam_best = candidates[best]
-    if conf >= TRUST_THRESHOLD or force:
+    if kernel.max() >= NEAR_DELTA and not force:
+        decision = "unchanged"
+        sharp = arr.copy()
+        warnings.append(f"no camera shake found (the kernel keeps {kernel.max():.0%} of its mass in one pixel); the photo is returned unchanged")
+    elif conf >= TRUST_THRESHOLD or force:
         decision = "conservative" if best.endswith("conservative") else "deblurred"
         sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1)
         if conf < TRUST_THRESHOLD:
