@@ -19,6 +19,7 @@ from gencor.bench.common import Row, run_pool, write_tables
 from gencor.io import atomic_write, read_image
 from gencor.kernels.size import kernel_extent
 from gencor.tasks.deblur import best_window, deblur, luminance
+from gencor.tasks.deconv import deconvolve
 
 COLUMNS = ["photo", "width", "height", "kernel_size", "kernel_extent", "published_extent", "noise_sigma", "confidence", "decision", "candidate", "seconds"]
 #: Side of the crops shown on a contact sheet, and the zoom of the kernel previews.
@@ -45,22 +46,25 @@ def _kernel_tile(k: np.ndarray | None, label: str) -> Image.Image:
     return tile
 
 
-def contact_sheet(blurred: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, published: np.ndarray | None, caption: str) -> Image.Image:
-    """Input and output crops (the most detailed window) side by side, kernels and a caption."""
+def contact_sheet(blurred: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, published: np.ndarray | None, caption: str, rejected: np.ndarray | None = None) -> Image.Image:
+    """Input and output crops (the most detailed window) side by side, kernels and a caption;
+    for a photo returned unchanged, also the best candidate that was not trusted."""
     gray = luminance(blurred) if blurred.ndim == 3 else blurred
     rows, cols = best_window(gray, CROP)
     to8 = lambda a: Image.fromarray(np.uint8(np.round(255 * np.clip(a[rows, cols], 0, 1)))).convert("RGB")  # noqa: E731
-    a, b = to8(blurred), to8(sharp)
-    w = a.width * 2 + KERNEL_VIEW + 30
-    sheet = Image.new("RGB", (w, max(a.height, 2 * (KERNEL_VIEW + 16) + 10) + 40), "white")
-    sheet.paste(a, (0, 40))
-    sheet.paste(b, (a.width + 10, 40))
-    sheet.paste(_kernel_tile(kernel, f"ours {kernel.shape[0]} px"), (2 * a.width + 20, 40))
-    sheet.paste(_kernel_tile(published, "published" if published is not None else "no published"), (2 * a.width + 20, 40 + KERNEL_VIEW + 26))
+    crops = [("input", to8(blurred)), ("output", to8(sharp))]
+    if rejected is not None:
+        crops.append(("best candidate, not trusted", to8(rejected)))
+    cw = crops[0][1].width
+    x_kernel = len(crops) * (cw + 10)
+    sheet = Image.new("RGB", (x_kernel + KERNEL_VIEW + 10, max(crops[0][1].height, 2 * (KERNEL_VIEW + 16) + 10) + 40), "white")
     draw = ImageDraw.Draw(sheet)
+    for i, (label, crop) in enumerate(crops):
+        sheet.paste(crop, (i * (cw + 10), 40))
+        draw.text((i * (cw + 10) + 4, 22), label, fill="black")
+    sheet.paste(_kernel_tile(kernel, f"ours {kernel.shape[0]} px"), (x_kernel, 40))
+    sheet.paste(_kernel_tile(published, "published" if published is not None else "no published"), (x_kernel, 40 + KERNEL_VIEW + 26))
     draw.text((4, 4), caption, fill="black")
-    draw.text((4, 22), "input", fill="black")
-    draw.text((a.width + 14, 22), "output", fill="black")
     return sheet
 
 
@@ -73,7 +77,11 @@ def _one(job: tuple[Path, Path]) -> Row:
     rep = result.report
     published = _published(path.parent.parent, path.stem)
     caption = f"{path.stem}: kernel {rep.kernel_size} px, confidence {rep.confidence:.2f}, {rep.decision} ({rep.candidate}), noise {rep.noise_sigma:.4f}"
-    sheet = contact_sheet(photo.pixels, result.image, result.kernel, published, caption)
+    rejected = None
+    if rep.decision == "unchanged":
+        lam = rep.candidates[rep.candidate]["lam"]
+        rejected = deconvolve(photo.pixels, result.kernel, lam=lam, channel_axis=-1 if photo.is_color else None)
+    sheet = contact_sheet(photo.pixels, result.image, result.kernel, published, caption, rejected)
     target = out_dir / "real" / f"{path.stem}.jpg"
     atomic_write(target, lambda tmp: sheet.save(tmp, format="JPEG", quality=85))
     return {

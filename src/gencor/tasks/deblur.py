@@ -3,9 +3,13 @@
 The pipeline, in order:
 
 1. Noise level and clipped lights are measured on the photo.
-2. *Sizing.* On the window with the most edges, the coarse-to-fine estimator runs with a generous
-   kernel window up to half scale; the support of that kernel sets the kernel size (``"auto"``).
-3. *Refinement.* The same run continues at the finer scales with the chosen size.
+2. *Estimation and size.* On the window with the most edges, the coarse-to-fine estimator runs
+   with a 39 px kernel window; while the kernel touches the border of its window, it runs again
+   with a larger one (59, then 83 px). The support of the final kernel sets the reported size
+   (``"auto"``), and the kernel is cut to it. We measured the half-scale kernel to be a poor guide
+   to the size: it is often still collapsed to a few pixels where the full-scale one is right.
+3. *Coarse candidate.* The run's half-scale kernel is kept as a second candidate (with noise, the
+   finest scale is not always the best; Zhang and Yang, NeurIPS 2014).
 4. *Agreement.* Two disjoint windows (one in each half of the frame) get their own half-scale
    estimates; a uniform camera shake gives them the same kernel.
 5. *Candidates and confidence.* The fine kernel and the half-scale kernel (the better choice when
@@ -26,7 +30,7 @@ from scipy import ndimage
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
 from gencor.kernels.estimate import GENERATORS, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
-from gencor.kernels.size import crop_kernel, kernel_extent, odd, size_for_extent, touches_border
+from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam
 from gencor.validate import as_image, check_kernel_size
@@ -222,7 +226,8 @@ def deblur(
     pair = pair_windows(gray, pair_side)
     steps = _Steps(progress, 0)
     has_coarse = _levels(max_size, 0.0, SIZING_SCALE) > 0
-    steps.total = 5 * (_levels(max_size, 0, SIZING_SCALE) + 2 * _levels(max_size, 0, SIZING_SCALE) + _levels(max_size, SIZING_SCALE, 1.0))
+    first = SIZING_LADDER[0] if auto and max_size > SIZING_LADDER[0] else max_size
+    steps.total = 5 * (3 * _levels(first, 0, SIZING_SCALE) + _levels(first, SIZING_SCALE, 1.0))
 
     def run(img: np.ndarray, size: int, mask: np.ndarray | None, phase: str, **kw: object) -> KernelEstimate:
         return estimate_kernel(img, size, generator=factory, corrector=corrector, valid=mask, progress=steps.run(phase), **kw)  # type: ignore[arg-type]
@@ -232,31 +237,35 @@ def deblur(
         return _finish(arr, gray, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel, "coarse": fine.kernel}, fine, Evidence(1.0, 1.0, 1.0, 0.0, 1.0, 1.0), start, fine.kernel.shape[0])
 
     ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
-    for trial in ladder:
-        coarse = run(y, trial, None if valid is None else valid[window], f"sizing {trial} px", final_scale=SIZING_SCALE)
-        if not touches_border(coarse.kernel):
+    mask = None if valid is None else valid[window]
+    for i, trial in enumerate(ladder):
+        if i:
+            steps.total += 5 * _levels(trial, 0.0, 1.0)
+        coarse = run(y, trial, mask, f"estimate {trial} px, coarse scales", final_scale=SIZING_SCALE)
+        fine = run(y, trial, mask, f"estimate {trial} px, fine scales", init=coarse.kernel, init_scale=coarse.scale, lam=coarse.lam)
+        if not touches_border(fine.kernel):
             break
+    k_half = coarse.kernel
+    k_coarse = resize_kernel(k_half, trial)
     if auto:
-        size = size_for_extent(kernel_extent(coarse.kernel) / coarse.scale, lo=min(MIN_AUTO_SIZE, trial), hi=trial)
-        if trial == max_size and touches_border(coarse.kernel):
-            warnings.append(f"the blur may be longer than the largest kernel size tried ({max_size} px)")
+        if touches_border(fine.kernel):
+            warnings.append(f"the blur may be longer than the largest kernel size tried ({trial} px)")
+        size = size_for_extent(max(kernel_extent(fine.kernel), kernel_extent(k_coarse)), lo=min(MIN_AUTO_SIZE, trial), hi=trial)
     else:
-        size = max_size
-    half = min(odd(size * coarse.scale), coarse.kernel.shape[0])
-    k_half = crop_kernel(coarse.kernel, half)
-    fine = run(y, size, None if valid is None else valid[window], "refine", init=k_half, init_scale=coarse.scale, lam=coarse.lam)
-    k_fine = fine.kernel if fine.kernel.shape[0] == size else resize_kernel(fine.kernel, size)
+        size = trial
+    k_fine = crop_kernel(fine.kernel, size)
+    half = k_half.shape[0]
 
     # Two disjoint windows, each estimated to half scale with the chosen size.
-    pair_size = _largest_size((pair_side, pair_side), size)
+    pair_size = _largest_size((pair_side, pair_side), trial)
     halves = []
     if pair_size >= 3 and _levels(pair_size, 0.0, SIZING_SCALE) > 0:
         for i, win in enumerate(pair):
             est = run(gray[win], pair_size, None if valid is None else valid[win], f"check {i + 1}/2", final_scale=SIZING_SCALE)
             halves.append(est.kernel)
-    agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else kernel_similarity(k_half, resize_kernel(k_fine, half))
-    stability = kernel_similarity(k_half, resize_kernel(k_fine, half))
-    candidates = {"fine": k_fine, "coarse": resize_kernel(k_half, size)}
+    agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else kernel_similarity(k_half, resize_kernel(fine.kernel, half))
+    stability = kernel_similarity(k_half, resize_kernel(fine.kernel, half))
+    candidates = {"fine": k_fine, "coarse": crop_kernel(k_coarse, size)}
     return _finish(arr, gray, y, channel_axis, sigma, lam, force, warnings, candidates, fine, Evidence(agreement, stability, 1.0, 0.0, 1.0, 1.0), start, size)
 
 
