@@ -216,7 +216,7 @@ def _cmd_bench_real(args: argparse.Namespace) -> None:
 def _cmd_bench_calibrate(args: argparse.Namespace) -> None:
     from gencor.bench.calibrate import run_calibrate
 
-    run_calibrate(out_dir=Path(args.out), seed=args.seed, per_photo=args.per_photo, jobs=args.jobs, quiet=args.quiet)
+    run_calibrate(out_dir=Path(args.out), seed=args.seed, per_photo=args.per_photo, jobs=args.jobs, quiet=args.quiet, real=Path(args.real) if args.real else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -305,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = bsub.add_parser("calibrate", help="fit the confidence model on synthetic scikit-image cases", description="Fit the logistic confidence model of gencor.assess on synthetic camera shake (scikit-image sample photos, never evaluation data); writes calibration.md/.csv.")
     q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of crops, kernels and noise (default 0)")
     q.add_argument("--per-photo", type=int, default=5, metavar="N", help="cases per sample photo (default 5)")
+    q.add_argument("--real", default=None, metavar="DIR", help="also fit on the reports of 'gencor bench real' in DIR (e.g. docs/bench/real): candidates whose kernel matches the published estimate count as good")
     q.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
     q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for the tables (default docs/bench)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")

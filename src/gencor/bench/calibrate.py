@@ -9,6 +9,7 @@ measures of :class:`gencor.assess.Evidence` gives the weights that ``assess`` sh
 
 from __future__ import annotations
 
+import json
 import platform
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from gencor.tasks.deconv import deconvolve
 
 #: A candidate counts as good when it beats the input by this much (PSNR, dB).
 GOOD_GAIN = 0.0
+#: On real photos (``--real``), a candidate counts as good when its kernel matches the published
+#: estimate this well (Lai et al.'s preferred method; not ground truth, but a fair guide).
+REAL_GOOD_SIMILARITY = 0.6
 #: Ridge weight of the logistic fit (features are of order 1).
 RIDGE = 0.01
 SIGMAS = (0.002, 0.005, 0.01, 0.02)
@@ -97,12 +101,28 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE) -> tuple[np
     return w, float(res.x[0] - np.dot(w, mu))
 
 
-def run_calibrate(*, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet: bool) -> tuple[np.ndarray, float]:
+def real_rows(folder: Path) -> list[Row]:
+    """Candidates of ``gencor bench real`` reports that have a published kernel to compare with."""
+    rows = []
+    for path in sorted(folder.glob("*.json")):
+        report = json.loads(path.read_text())
+        for name, cand in report["candidates"].items():
+            if "published_similarity" in cand:
+                ev = Evidence(**{f: cand[f] for f in ("agreement", "stability", "ringing", "overshoot", "residual", "spread")})
+                row: Row = {"case": f"real:{path.stem}", "candidate": name, "kernel_similarity": cand["published_similarity"]}
+                row.update(dict(zip(FEATURES, ev.vector().tolist(), strict=True)))
+                rows.append(row)
+    return rows
+
+
+def run_calibrate(*, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet: bool, real: Path | None = None) -> tuple[np.ndarray, float]:
     cases = calibration_cases(seed=seed, per_photo=per_photo)
     rows = [r for group in run_pool(_one, cases, jobs=jobs, quiet=quiet, desc="calibrate") for r in group]
-    x = np.array([[r[f] for f in FEATURES] for r in rows])
-    y = np.array([r["gain_db"] > GOOD_GAIN for r in rows], dtype=float)
+    extra = real_rows(real) if real is not None else []
+    x = np.array([[r[f] for f in FEATURES] for r in rows + extra])
+    y = np.array([r["gain_db"] > GOOD_GAIN for r in rows] + [r["kernel_similarity"] >= REAL_GOOD_SIMILARITY for r in extra], dtype=float)
     w, b = fit_logistic(x, y)
+    x = x[: len(rows)]
     conf = 1 / (1 + np.exp(-(x @ w + b)))
     gains = np.array([r["gain_db"] for r in rows])
     for r, c in zip(rows, conf, strict=True):
@@ -120,7 +140,8 @@ def run_calibrate(*, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet:
         f"# Confidence calibration\n\n`gencor bench calibrate --seed {seed} --per-photo {per_photo}` on {platform.machine()}: "
         f"{len(cases)} synthetic cases (scikit-image photos, 320x320 random crops, shake up to {max(MAX_KERNELS)} px, "
         f"noise {', '.join(map(str, SIGMAS))}, a third with clipped lights, 8 bit), {len(rows)} candidate kernels; "
-        f"label: gain > {GOOD_GAIN} dB ({int(y.sum())} of {len(y)}).\n\n"
+        f"label: gain > {GOOD_GAIN} dB; plus {len(extra)} candidates of real photos with a published kernel"
+        f" (label: similarity >= {REAL_GOOD_SIMILARITY}); {int(y.sum())} good of {len(y)}.\n\n"
         "Fitted model (paste into `gencor/assess.py`):\n\n"
         f"    FEATURES = {FEATURES}\n    WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})\n    BIAS = {b:.3f}\n\n"
         f"| threshold | mean gain (dB) | improved by > 0.25 dB | worse by > 0.1 dB | worst (dB) | unchanged |\n|---|---|---|---|---|---|\n"

@@ -8,6 +8,7 @@ truth; their extent is a guide for the automatic kernel size.
 
 from __future__ import annotations
 
+import json
 import platform
 import time
 from pathlib import Path
@@ -15,13 +16,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from gencor.assess import kernel_similarity
 from gencor.bench.common import Row, run_pool, write_tables
 from gencor.io import atomic_write, read_image
 from gencor.kernels.size import kernel_extent
 from gencor.tasks.deblur import best_window, deblur, luminance
 from gencor.tasks.deconv import deconvolve
 
-COLUMNS = ["photo", "width", "height", "kernel_size", "kernel_extent", "published_extent", "noise_sigma", "confidence", "decision", "candidate", "seconds"]
+COLUMNS = ["photo", "width", "height", "kernel_size", "kernel_extent", "published_extent", "published_similarity", "noise_sigma", "confidence", "decision", "candidate", "seconds"]
 #: Side of the crops shown on a contact sheet, and the zoom of the kernel previews.
 CROP = 360
 KERNEL_VIEW = 160
@@ -84,6 +86,14 @@ def _one(job: tuple[Path, Path]) -> Row:
     sheet = contact_sheet(photo.pixels, result.image, result.kernel, published, caption, rejected)
     target = out_dir / "real" / f"{path.stem}.jpg"
     atomic_write(target, lambda tmp: sheet.save(tmp, format="JPEG", quality=85))
+    # The report, with each candidate's similarity to the published estimate: what
+    # ``gencor bench calibrate --real`` adds to the confidence fit.
+    record = rep.as_dict()
+    if published is not None:
+        for name, kernel in result.candidates.items():
+            record["candidates"][name]["published_similarity"] = kernel_similarity(kernel, published)
+    text = json.dumps(record, indent=1)
+    atomic_write(out_dir / "real" / f"{path.stem}.json", lambda tmp: tmp.write_text(text))
     return {
         "photo": f"[{path.stem}](real/{path.stem}.jpg)",
         "width": photo.pixels.shape[1],
@@ -91,6 +101,7 @@ def _one(job: tuple[Path, Path]) -> Row:
         "kernel_size": rep.kernel_size,
         "kernel_extent": kernel_extent(result.kernel),
         "published_extent": kernel_extent(published) if published is not None else "",
+        "published_similarity": kernel_similarity(result.kernel, published) if published is not None else "",
         "noise_sigma": rep.noise_sigma,
         "confidence": rep.confidence,
         "decision": rep.decision,
