@@ -255,6 +255,7 @@ def deblur(
         size = trial
     k_fine = crop_kernel(fine.kernel, size)
     half = k_half.shape[0]
+    history = KernelEstimate(kernel=k_fine, scales=coarse.scales + fine.scales, scale=fine.scale, lam=fine.lam)
 
     # Two disjoint windows, each estimated to half scale with the chosen size.
     pair_size = _largest_size((pair_side, pair_side), trial)
@@ -266,7 +267,7 @@ def deblur(
     agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else kernel_similarity(k_half, resize_kernel(fine.kernel, half))
     stability = kernel_similarity(k_half, resize_kernel(fine.kernel, half))
     candidates = {"fine": k_fine, "coarse": crop_kernel(k_coarse, size)}
-    return _finish(arr, gray, y, channel_axis, sigma, lam, force, warnings, candidates, fine, Evidence(agreement, stability, 1.0, 0.0, 1.0, 1.0), start, size)
+    return _finish(arr, gray, y, channel_axis, sigma, lam, force, warnings, candidates, history, Evidence(agreement, stability, 1.0, 0.0, 1.0, 1.0), start, size)
 
 
 def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float) -> tuple[float, Evidence]:
