@@ -19,8 +19,8 @@ demo: install
 	mkdir -p out
 	$(BIN)/gencor deblur src/gencor/data/astronaut_blurred.png -o out/astronaut_deblurred.png \
 		--save-kernel out/astronaut_kernel.png --save-kernel out/astronaut_kernel.npy \
-		--plot out/astronaut_convergence.png
-	@echo "results in out/: astronaut_deblurred.png, astronaut_kernel.png/.npy, astronaut_convergence.png"
+		--plot out/astronaut_convergence.png --report out/astronaut_report.json
+	@echo "results in out/: astronaut_deblurred.png, astronaut_kernel.png/.npy, astronaut_convergence.png, astronaut_report.json"
 
 test: install
 	$(BIN)/python -m pytest

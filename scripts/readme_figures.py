@@ -22,15 +22,17 @@ def gencor(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "gencor", *args, "--quiet"], check=True)
 
 
-def side_by_side(left: Path, right: Path, out: Path, labels: tuple[str, str]) -> None:
-    a, b = (Image.open(p).convert("RGB") for p in (left, right))
-    canvas = Image.new("RGB", (a.width + b.width + 8, max(a.height, b.height) + 22), "white")
-    canvas.paste(a, (0, 22))
-    canvas.paste(b, (a.width + 8, 22))
+def side_by_side(*panels: tuple[Path, str], out: Path) -> None:
+    """The images of ``panels`` in a row, each under its label."""
+    images = [Image.open(p).convert("RGB") for p, _ in panels]
+    canvas = Image.new("RGB", (sum(im.width for im in images) + 8 * (len(images) - 1), max(im.height for im in images) + 22), "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=14)
-    draw.text((4, 3), labels[0], fill="black", font=font)
-    draw.text((a.width + 12, 3), labels[1], fill="black", font=font)
+    x = 0
+    for im, (_, label) in zip(images, panels, strict=True):
+        canvas.paste(im, (x, 22))
+        draw.text((x + 4, 3), label, fill="black", font=font)
+        x += im.width + 8
     canvas.save(out)
 
 
@@ -41,7 +43,8 @@ def main() -> None:
     sharp = DATA / "astronaut_sharp.png"
     # Deblurring
     gencor("deblur", str(DATA / "astronaut_blurred.png"), "-o", str(tmp / "deblurred.png"))
-    side_by_side(DATA / "astronaut_blurred.png", tmp / "deblurred.png", OUT / "deblur.png", ("blurred", "gencor deblur"))
+    gencor("deblur", str(DATA / "astronaut_blurred.png"), "-o", str(tmp / "forced.png"), "--force")
+    side_by_side((DATA / "astronaut_blurred.png", "blurred"), (tmp / "deblurred.png", "gencor deblur (not trusted)"), (tmp / "forced.png", "gencor deblur --force"), out=OUT / "deblur.png")
     # Inpainting: a text overlay
     img = Image.open(sharp).convert("RGB")
     mask = Image.new("L", img.size, 255)
@@ -53,12 +56,12 @@ def main() -> None:
     holes = Image.fromarray((np.asarray(img) * (np.asarray(mask)[..., None] > 0)).astype(np.uint8))
     holes.save(tmp / "holes.png")
     gencor("inpaint", str(tmp / "holes.png"), "--mask", str(tmp / "mask.png"), "-o", str(tmp / "filled.png"))
-    side_by_side(tmp / "holes.png", tmp / "filled.png", OUT / "inpaint.png", ("text overlay (mask)", "gencor inpaint"))
+    side_by_side((tmp / "holes.png", "text overlay (mask)"), (tmp / "filled.png", "gencor inpaint"), out=OUT / "inpaint.png")
     # Smoothing and sketch
     gencor("smooth", str(sharp), "-o", str(tmp / "smooth.png"), "--lam", "0.02")
-    side_by_side(sharp, tmp / "smooth.png", OUT / "smooth.png", ("photo", "gencor smooth --lam 0.02"))
+    side_by_side((sharp, "photo"), (tmp / "smooth.png", "gencor smooth --lam 0.02"), out=OUT / "smooth.png")
     gencor("sketch", str(sharp), "-o", str(tmp / "sketch.png"), "--color")
-    side_by_side(sharp, tmp / "sketch.png", OUT / "sketch.png", ("photo", "gencor sketch --color"))
+    side_by_side((sharp, "photo"), (tmp / "sketch.png", "gencor sketch --color"), out=OUT / "sketch.png")
     for f in tmp.iterdir():
         f.unlink()
     tmp.rmdir()
