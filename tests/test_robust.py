@@ -98,6 +98,17 @@ def test_confidence_low_for_a_noise_kernel_high_for_the_true_one() -> None:
     assert good >= TRUST_THRESHOLD > bad, (good, bad, ev)
 
 
+def test_flat_and_black_photos_come_back_unchanged_without_warnings() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for value in (0.0, 0.5):
+            y = np.full((64, 64), value)
+            result = deblur(y, generator="none")
+            assert result.report.decision == "unchanged" and np.array_equal(result.image, y)
+
+
 def test_clipped_lights_keep_their_surroundings() -> None:
     """A light far above white, blurred then clipped: the one-sided data term avoids the dark
     ring that a plain deconvolution puts around it."""

@@ -36,6 +36,8 @@ OVERSHOOT_MARGIN = 0.1
 #: Noise floor for the residual, in [0, 1] units (8-bit quantisation).
 RESIDUAL_FLOOR = 1.0 / 255
 
+#: Measures that enter the model as logarithms are floored here (a flat photo has no ringing).
+LOG_FLOOR = 1e-6
 #: Logistic model ``confidence = 1 / (1 + exp(-(b + w . features)))``, fitted by
 #: ``gencor bench calibrate`` (see docs/bench/calibration.md): feature names, weights, bias.
 FEATURES = ("agreement", "stability", "log_ringing", "overshoot", "log_residual", "log_spread")
@@ -61,7 +63,8 @@ class Evidence:
     spread: float
 
     def vector(self) -> np.ndarray:
-        return np.array([self.agreement, self.stability, np.log(self.ringing), self.overshoot, np.log(self.residual), np.log(self.spread)])
+        logs = np.log(np.maximum([self.ringing, self.residual, self.spread], LOG_FLOOR))
+        return np.array([self.agreement, self.stability, logs[0], self.overshoot, logs[1], logs[2]])
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}

@@ -7,5 +7,9 @@ from skimage.restoration import estimate_sigma
 
 
 def estimate_noise(image: np.ndarray) -> float:
-    """Gaussian noise level of a gray image, from the wavelet MAD estimator of scikit-image."""
-    return float(estimate_sigma(image))
+    """Gaussian noise level of a gray image, from the wavelet MAD estimator of scikit-image; 0 for
+    a flat image (where the estimator has no detail coefficients to read)."""
+    if np.ptp(image) == 0:
+        return 0.0
+    sigma = float(estimate_sigma(image))
+    return sigma if np.isfinite(sigma) else 0.0
