@@ -84,7 +84,8 @@ def _one(job: tuple[Path, Path]) -> Row:
         lam = rep.candidates[rep.candidate]["lam"]
         rejected = deconvolve(photo.pixels, result.kernel, lam=lam, channel_axis=-1 if photo.is_color else None)
     sheet = contact_sheet(photo.pixels, result.image, result.kernel, published, caption, rejected)
-    target = out_dir / "real" / f"{path.stem}.jpg"
+    # "_sheet" keeps the sheets apart from the photos themselves (they share the stem).
+    target = out_dir / "real" / f"{path.stem}_sheet.jpg"
     atomic_write(target, lambda tmp: sheet.save(tmp, format="JPEG", quality=85))
     # The report, with each candidate's similarity to the published estimate: what
     # ``gencor bench calibrate --real`` adds to the confidence fit.
@@ -95,7 +96,7 @@ def _one(job: tuple[Path, Path]) -> Row:
     text = json.dumps(record, indent=1)
     atomic_write(out_dir / "real" / f"{path.stem}.json", lambda tmp: tmp.write_text(text))
     return {
-        "photo": f"[{path.stem}](real/{path.stem}.jpg)",
+        "photo": f"[{path.stem}](real/{path.stem}_sheet.jpg)",
         "width": photo.pixels.shape[1],
         "height": photo.pixels.shape[0],
         "kernel_size": rep.kernel_size,
