@@ -66,6 +66,11 @@ class Evidence:
         logs = np.log(np.maximum([self.ringing, self.residual, self.spread], LOG_FLOOR))
         return np.array([self.agreement, self.stability, logs[0], self.overshoot, logs[1], logs[2]])
 
+    @classmethod
+    def from_dict(cls, measures: dict[str, float]) -> Evidence:
+        """The evidence from a report's candidate entry (extra keys are ignored)."""
+        return cls(**{name: measures[name] for name in cls.__dataclass_fields__})
+
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
 

@@ -63,7 +63,7 @@ def _one(case: Case) -> list[Row]:
     rows = []
     for name, kernel in result.candidates.items():
         measures = result.report.candidates[name]
-        ev = Evidence(**{f: measures[f] for f in ("agreement", "stability", "ringing", "overshoot", "residual", "spread")})
+        ev = Evidence.from_dict(measures)
         gain = image_scores(deconvolve(blurred, kernel, lam=measures["lam"]), sharp)["psnr"] - before
         row: Row = {
             "case": case.name,
@@ -108,7 +108,7 @@ def real_rows(folder: Path) -> list[Row]:
         report = json.loads(path.read_text())
         for name, cand in report["candidates"].items():
             if "published_similarity" in cand:
-                ev = Evidence(**{f: cand[f] for f in ("agreement", "stability", "ringing", "overshoot", "residual", "spread")})
+                ev = Evidence.from_dict(cand)
                 row: Row = {"case": f"real:{path.stem}", "candidate": name, "kernel_similarity": cand["published_similarity"]}
                 row.update(dict(zip(FEATURES, ev.vector().tolist(), strict=True)))
                 rows.append(row)

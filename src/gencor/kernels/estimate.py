@@ -249,11 +249,7 @@ def estimate_kernel(
     if not levels:
         raise ValueError(f"no pyramid level between scales {init_scale} and {final_scale}")
     h, w = blurred.shape
-    if init is not None:
-        k = resize_kernel(init, levels[0][1])
-    else:
-        k = np.zeros((levels[0][1],) * 2)
-        k[levels[0][1] // 2, levels[0][1] // 2] = 1.0
+    k = delta_kernel(levels[0][1]) if init is None else resize_kernel(init, levels[0][1])
     records: list[ScaleRecord] = []
     lam_it = lam
     for s_idx, (scale, ks) in enumerate(levels):

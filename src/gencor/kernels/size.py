@@ -1,8 +1,8 @@
 """Kernel support: how far a kernel really extends, and the odd window that holds it.
 
-The automatic kernel size reads the support of a kernel estimated with a generous window at a
-coarse scale: camera shake is a thin curve, so its extent is the side of the bounding box of the
-taps that carry its mass.
+The automatic kernel size grows the estimation window while the kernel touches its border, then
+reads the kernel's support: camera shake is a thin curve, so its extent is the side of the
+bounding box of the taps that carry its mass.
 """
 
 from __future__ import annotations

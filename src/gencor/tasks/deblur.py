@@ -46,7 +46,8 @@ PAIR_WINDOW = 400
 MAX_AUTO_SIZE = 83
 SIZING_LADDER = (39, 59, MAX_AUTO_SIZE)
 MIN_AUTO_SIZE = 11
-#: The image scale where the sizing run stops and the kernel support is measured.
+#: The image scale at which each estimation run is split: its kernel there is the coarse
+#: candidate, and the two agreement windows are estimated up to it.
 SIZING_SCALE = 0.5
 #: The conservative candidates deconvolve with this many times the noise-based prior weight: less
 #: detail comes back, and far less ringing when the kernel is only roughly right.
@@ -54,6 +55,8 @@ CONSERVATIVE_LAM = 8.0
 #: A kernel with this share of its mass in one pixel is "no blur": deconvolving with it would only
 #: denoise, which is not what the user asked for, so the photo is left as it is.
 NEAR_DELTA = 0.5
+#: Alternations per pyramid level of :func:`estimate_kernel` (its default), for the progress count.
+ITERATIONS = 5
 #: ``kernel_size`` value that asks for the automatic size.
 AUTO = "auto"
 
@@ -224,23 +227,23 @@ def deblur(
     y = gray[window]
     pair_side = min(PAIR_WINDOW, max(gray.shape) // 2, min(gray.shape))
     pair = pair_windows(gray, pair_side)
-    steps = _Steps(progress, 0)
     has_coarse = _levels(max_size, 0.0, SIZING_SCALE) > 0
     first = SIZING_LADDER[0] if auto and max_size > SIZING_LADDER[0] else max_size
-    steps.total = 5 * (3 * _levels(first, 0, SIZING_SCALE) + _levels(first, SIZING_SCALE, 1.0))
+    steps = _Steps(progress, ITERATIONS * (3 * _levels(first, 0, SIZING_SCALE) + _levels(first, SIZING_SCALE, 1.0)))
 
     def run(img: np.ndarray, size: int, mask: np.ndarray | None, phase: str, **kw: object) -> KernelEstimate:
         return estimate_kernel(img, size, generator=factory, corrector=corrector, valid=mask, progress=steps.run(phase), **kw)  # type: ignore[arg-type]
 
     if not has_coarse:
         fine = run(y, max_size, None if valid is None else valid[window], "estimate")
-        return _finish(arr, gray, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel, "coarse": fine.kernel}, fine, Evidence(1.0, 1.0, 1.0, 0.0, 1.0, 1.0), start, fine.kernel.shape[0])
+        # Too small for a half scale: one kernel, nothing to compare it with.
+        return _finish(arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, 1.0), start, fine.kernel.shape[0])
 
     ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
     mask = None if valid is None else valid[window]
     for i, trial in enumerate(ladder):
         if i:
-            steps.total += 5 * _levels(trial, 0.0, 1.0)
+            steps.total += ITERATIONS * _levels(trial, 0.0, 1.0)
         coarse = run(y, trial, mask, f"estimate {trial} px, coarse scales", final_scale=SIZING_SCALE)
         fine = run(y, trial, mask, f"estimate {trial} px, fine scales", init=coarse.kernel, init_scale=coarse.scale, lam=coarse.lam)
         if not touches_border(fine.kernel):
@@ -264,10 +267,10 @@ def deblur(
         for i, win in enumerate(pair):
             est = run(gray[win], pair_size, None if valid is None else valid[win], f"check {i + 1}/2", final_scale=SIZING_SCALE)
             halves.append(est.kernel)
-    agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else kernel_similarity(k_half, resize_kernel(fine.kernel, half))
     stability = kernel_similarity(k_half, resize_kernel(fine.kernel, half))
+    agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else stability
     candidates = {"fine": k_fine, "coarse": crop_kernel(k_coarse, size)}
-    return _finish(arr, gray, y, channel_axis, sigma, lam, force, warnings, candidates, history, Evidence(agreement, stability, 1.0, 0.0, 1.0, 1.0), start, size)
+    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stability), start, size)
 
 
 def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float) -> tuple[float, Evidence]:
@@ -287,7 +290,6 @@ def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float,
 
 def _finish(
     arr: np.ndarray,
-    gray: np.ndarray,
     y: np.ndarray,
     channel_axis: int | None,
     sigma: float,
@@ -296,7 +298,7 @@ def _finish(
     warnings: list[str],
     kernels: dict[str, np.ndarray],
     estimate: KernelEstimate,
-    shared: Evidence,
+    agreement_stability: tuple[float, float],
     start: float,
     size: int,
 ) -> DeblurResult:
@@ -305,7 +307,8 @@ def _finish(
     base_lam = default_lam(sigma) if lam is None else lam
     candidates = {name: (k, base_lam) for name, k in kernels.items()}
     candidates.update({f"{name} conservative": (k, CONSERVATIVE_LAM * base_lam) for name, k in kernels.items()})
-    scored = {name: score_kernel(y, k, lam=lam_c, sigma=sigma, agreement=shared.agreement, stability=shared.stability) for name, (k, lam_c) in candidates.items()}
+    agreement, stability = agreement_stability
+    scored = {name: score_kernel(y, k, lam=lam_c, sigma=sigma, agreement=agreement, stability=stability) for name, (k, lam_c) in candidates.items()}
     best = max(scored, key=lambda n: scored[n][0])
     conf, ev = scored[best]
     kernel, lam_best = candidates[best]
