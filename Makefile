@@ -17,7 +17,7 @@ install: $(BIN)/gencor
 
 demo: install
 	mkdir -p out
-	$(BIN)/gencor deblur src/gencor/data/astronaut_blurred.png -o out/astronaut_deblurred.png \
+	$(BIN)/gencor deblur src/gencor/data/astronaut_blurred.jpg -o out/astronaut_deblurred.png \
 		--save-kernel out/astronaut_kernel.png --save-kernel out/astronaut_kernel.npy \
 		--plot out/astronaut_convergence.png --report out/astronaut_report.json
 	@echo "results in out/: astronaut_deblurred.png, astronaut_kernel.png/.npy, astronaut_convergence.png, astronaut_report.json"

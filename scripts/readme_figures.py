@@ -16,15 +16,22 @@ from PIL import Image, ImageDraw, ImageFont
 
 DATA = Path("src/gencor/data")
 OUT = Path("docs/images")
+#: The part of the bundled photo shown in the deblurring figure (the face and the flag).
+FACE = (100, 20, 400, 260)
+#: Side of the enlarged kernel preview.
+KERNEL_PREVIEW = 160
 
 
 def gencor(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "gencor", *args, "--quiet"], check=True)
 
 
-def side_by_side(*panels: tuple[Path, str], out: Path) -> None:
-    """The images of ``panels`` in a row, each under its label."""
+def side_by_side(*panels: tuple[Path, str], out: Path, box: tuple[int, int, int, int] | None = None) -> None:
+    """The images of ``panels`` in a row, each under its label, cut to ``box`` (left, top, right,
+    bottom) when given."""
     images = [Image.open(p).convert("RGB") for p, _ in panels]
+    if box is not None:
+        images = [im.crop(box) for im in images]
     canvas = Image.new("RGB", (sum(im.width for im in images) + 8 * (len(images) - 1), max(im.height for im in images) + 22), "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=14)
@@ -40,11 +47,15 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = OUT / "tmp"
     tmp.mkdir(exist_ok=True)
-    sharp = DATA / "astronaut_sharp.png"
+    sharp = DATA / "astronaut_sharp.jpg"
     # Deblurring
-    gencor("deblur", str(DATA / "astronaut_blurred.png"), "-o", str(tmp / "deblurred.png"))
-    gencor("deblur", str(DATA / "astronaut_blurred.png"), "-o", str(tmp / "forced.png"), "--force")
-    side_by_side((DATA / "astronaut_blurred.png", "blurred"), (tmp / "deblurred.png", "gencor deblur (not trusted)"), (tmp / "forced.png", "gencor deblur --force"), out=OUT / "deblur.png")
+    gencor("deblur", str(DATA / "astronaut_blurred.jpg"), "-o", str(tmp / "deblurred.png"), "--save-kernel", str(tmp / "kernel.png"))
+    kernel = Image.open(tmp / "kernel.png").convert("RGB").resize((KERNEL_PREVIEW, KERNEL_PREVIEW), Image.Resampling.NEAREST)
+    kernel.save(tmp / "kernel_big.png")
+    true = np.load(DATA / "astronaut_kernel.npy")
+    Image.fromarray(np.round(255 * true / true.max()).astype(np.uint8)).resize((KERNEL_PREVIEW, KERNEL_PREVIEW), Image.Resampling.NEAREST).save(tmp / "true_big.png")
+    side_by_side((DATA / "astronaut_blurred.jpg", "blurred (JPEG)"), (tmp / "deblurred.png", "gencor deblur"), (sharp, "sharp (reference)"), out=OUT / "deblur.png", box=FACE)
+    side_by_side((tmp / "kernel_big.png", "estimated kernel"), (tmp / "true_big.png", "true kernel"), out=OUT / "deblur_kernel.png")
     # Inpainting: a text overlay
     img = Image.open(sharp).convert("RGB")
     mask = Image.new("L", img.size, 255)

@@ -24,7 +24,7 @@ COLUMNS = ["photo", "megapixels", "kernel_size", "seconds", "peak_rss_gib"]
 
 def _one(job: tuple[bool, int, tuple[int, int]]) -> Row:
     color, kernel_size, size = job
-    example = resources.files("gencor") / "data" / "astronaut_blurred.png"
+    example = resources.files("gencor") / "data" / "astronaut_blurred.jpg"
     pixels = read_image(Path(str(example))).pixels
     if not color:
         pixels = pixels.mean(axis=2)
