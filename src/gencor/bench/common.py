@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from gencor.io import atomic_write
+from gencor.threads import THREADS_ENV
 
 Row = dict[str, Any]
 
@@ -38,6 +39,7 @@ def _single_threaded() -> None:
     # One BLAS (and torch) thread per worker: with one worker per core, threads only fight each
     # other (we measured a 5x slow-down of the estimator with 2 workers on 2 cores).
     os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ[THREADS_ENV] = "1"
     threadpool_limits(1)
 
 

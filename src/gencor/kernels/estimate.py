@@ -133,6 +133,10 @@ def _or_shrinkage(factory: GeneratorFactory) -> GeneratorFactory:
     return wrapped
 
 
+#: Precision of the latent step. Single precision halves the cost of its FFTs and array
+#: operations; the kernel step (a small, ill-conditioned solve) stays in double precision.
+LATENT_DTYPE = np.float32
+
 #: Slack when comparing pyramid scales (they are products of irrational ratios).
 SCALE_TOLERANCE = 1.0 + 1e-6
 
@@ -257,7 +261,7 @@ def estimate_kernel(
             k = resize_kernel(k, ks)
         shape = (max(int(round(h * scale)), 2 * ks), max(int(round(w * scale)), 2 * ks))
         y = resize(blurred, shape, order=1, anti_aliasing=scale < 1) if scale < 1 else blurred
-        y_ext = extend_periodic(y, ks)
+        y_ext = extend_periodic(y, ks).astype(LATENT_DTYPE)
         g = Gradient(y_ext.shape).forward(y_ext)
         # The kernel step only trusts the frame's interior: near the border the observation mixes
         # in scene content the latent cannot know about, which would bias the kernel.

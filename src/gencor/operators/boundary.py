@@ -9,9 +9,11 @@ each side smoothly to the opposite one, and the latent image is free to explain 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import fft, sparse
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import SuperLU, splu
 
 
 def padded_shape(shape: tuple[int, int], pad: int) -> tuple[int, int]:
@@ -19,15 +21,15 @@ def padded_shape(shape: tuple[int, int], pad: int) -> tuple[int, int]:
     return tuple(fft.next_fast_len(n + pad, real=True) for n in shape)  # type: ignore[return-value]
 
 
-def extend_periodic(image: np.ndarray, pad: int) -> np.ndarray:
-    """Embed ``image (..., H, W)`` at the top-left of a larger periodic grid with a harmonic band.
+#: Band systems kept factorised: the pipeline extends the same window shape several times (the
+#: candidates' trial deconvolutions, the two check windows).
+CACHED_BANDS = 4
 
-    Returns an array of shape ``(..., H', W')`` with ``H' >= H + pad`` and ``W' >= W + pad``;
-    ``out[..., :H, :W] == image``.
-    """
-    image = np.asarray(image, dtype=float)
-    h, w = image.shape[-2:]
-    hp, wp = padded_shape((h, w), pad)
+
+@functools.lru_cache(maxsize=CACHED_BANDS)
+def _band(h: int, w: int, hp: int, wp: int) -> tuple[SuperLU, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The factorised Laplace system of the band around an ``h x w`` frame in an ``hp x wp`` grid,
+    the band's mask, and for each neighbour direction (band pixel, frame row, frame column) links."""
     known = np.zeros((hp, wp), dtype=bool)
     known[:h, :w] = True
     index = np.full((hp, wp), -1, dtype=np.int64)
@@ -39,6 +41,7 @@ def extend_periodic(image: np.ndarray, pad: int) -> np.ndarray:
     # Known neighbours of each band pixel contribute to the right-hand side.
     rhs_links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     band = ~known
+    r, c = np.nonzero(band)
     for shift in ((0, 1), (0, -1), (1, 0), (-1, 0)):
         nb_index = np.roll(index, shift, axis=(0, 1))[band]
         nb_known = np.roll(known, shift, axis=(0, 1))[band]
@@ -47,22 +50,29 @@ def extend_periodic(image: np.ndarray, pad: int) -> np.ndarray:
         cols.append(nb_index[~nb_known])
         vals.append(-np.ones(int(np.count_nonzero(~nb_known))))
         # Position (row, col) of the known neighbour in the original frame.
-        r, c = np.nonzero(band)
         rr = (r - shift[0]) % hp
         cc = (c - shift[1]) % wp
         rhs_links.append((me[nb_known], rr[nb_known], cc[nb_known]))
 
-    system = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_unknown,) * 2
-    )
-    lu = splu(system)
+    system = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_unknown,) * 2)
+    return splu(system), band, rhs_links
 
+
+def extend_periodic(image: np.ndarray, pad: int) -> np.ndarray:
+    """Embed ``image (..., H, W)`` at the top-left of a larger periodic grid with a harmonic band.
+
+    Returns an array of shape ``(..., H', W')`` with ``H' >= H + pad`` and ``W' >= W + pad``;
+    ``out[..., :H, :W] == image``.
+    """
+    image = np.asarray(image, dtype=float)
+    h, w = image.shape[-2:]
+    hp, wp = padded_shape((h, w), pad)
+    lu, band, rhs_links = _band(h, w, hp, wp)
+    n_unknown = lu.shape[0]
     flat = image.reshape(-1, h, w)
     out = np.zeros((flat.shape[0], hp, wp))
     for i, plane in enumerate(flat):
-        rhs = np.zeros(n_unknown)
-        for me, rr, cc in rhs_links:
-            np.add.at(rhs, me, plane[rr, cc])
-        out[i][known] = plane.ravel()
+        rhs = sum(np.bincount(me, weights=plane[rr, cc], minlength=n_unknown) for me, rr, cc in rhs_links)
+        out[i][:h, :w] = plane
         out[i][band] = lu.solve(rhs)
     return out.reshape(*image.shape[:-2], hp, wp)

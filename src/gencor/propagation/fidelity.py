@@ -56,6 +56,20 @@ class DataFidelity:
         return self.operator.solve_normal(self._aty + gamma * anchor, gamma)
 
 
+#: Iterates whose spectra are kept: the current one and the warm start proposed from it.
+KNOWN_ITERATES = 2
+
+
+@dataclass
+class _Known:
+    """An iterate ``u`` with its spectrum, ``sum_d conj(D_d) u_d`` and its latent spectra by weight."""
+
+    u: np.ndarray
+    u_hat: np.ndarray
+    dtu: np.ndarray
+    latent: dict[float, np.ndarray]
+
+
 class SplitFidelity:
     """``f(u) = min_x 1/2 ||k * x - y||^2 + beta/2 ||grad x - u||^2``: the blur data term seen from
     the gradient field ``u`` of shape ``(2, H, W)``, or ``(C, 2, H, W)`` for a ``(C, H, W)`` stack of
@@ -82,11 +96,12 @@ class SplitFidelity:
         self.k_power = np.abs(self.k_otf) ** 2
         self.d_conj = np.conj(self.d_otf)
         self.d_power = np.sum(np.abs(self.d_otf) ** 2, axis=0)
-        # The spectrum of the last ``u`` seen, shared with :meth:`with_beta` copies: the
-        # propagation evaluates the same iterate at the end of one run and the start of the next
-        # (and warm-starts from it), so this saves a third of the FFTs. Iterates are never
+        # What is known of the last ``u``s seen, shared with :meth:`with_beta` copies: its spectrum,
+        # ``sum_d conj(D_d) u_d`` and the latent spectra solved from it, by weight. The propagation
+        # evaluates the same iterate several times (the Corrector's test, the gradient, the next
+        # run's start), and the warm start's spectrum is known without an FFT. Iterates are never
         # modified in place, so identity is a safe key.
-        self._last: list[tuple[np.ndarray, np.ndarray]] = []
+        self._last: list[_Known] = []
 
     def with_beta(self, beta: float) -> SplitFidelity:
         """The same term at another ``beta``, sharing the FFTs already computed."""
@@ -94,17 +109,26 @@ class SplitFidelity:
         other.beta = float(beta)
         return other
 
-    def _spectrum(self, u: np.ndarray) -> np.ndarray:
-        if self._last and self._last[0][0] is u:
-            return self._last[0][1]
+    def _known(self, u: np.ndarray) -> _Known:
+        for known in self._last:
+            if known.u is u:
+                return known
         u_hat = fft.rfft2(u)
-        self._last[:] = [(u, u_hat)]
-        return u_hat
+        return self._remember(u, u_hat, np.sum(self.d_conj * u_hat, axis=-3))
+
+    def _remember(self, u: np.ndarray, u_hat: np.ndarray, dtu: np.ndarray) -> _Known:
+        known = _Known(u, u_hat, dtu, {})
+        self._last[:] = [known, *self._last[: KNOWN_ITERATES - 1]]
+        return known
 
     def _latent_spectrum(self, u: np.ndarray, weight: float) -> np.ndarray:
         """Spectrum of ``argmin_x 1/2||k*x - y||^2 + weight/2 ||grad x - u||^2``."""
-        num = self.k_y + weight * np.sum(self.d_conj * self._spectrum(u), axis=-3)
-        return num / (self.k_power + weight * self.d_power)
+        known = self._known(u)
+        x_hat = known.latent.get(weight)
+        if x_hat is None:
+            x_hat = (self.k_y + weight * known.dtu) / (self.k_power + weight * self.d_power)
+            known.latent[weight] = x_hat
+        return x_hat
 
     def latent(self, u: np.ndarray) -> np.ndarray:
         """The image ``x(u)`` that the gradients ``u`` stand for."""
@@ -125,7 +149,7 @@ class SplitFidelity:
 
     def value(self, u: np.ndarray) -> float:
         x_hat = self._latent_spectrum(u, self.beta)
-        r_grad_hat = self.d_otf * x_hat[..., None, :, :] - self._spectrum(u)
+        r_grad_hat = self.d_otf * x_hat[..., None, :, :] - self._known(u).u_hat
         return 0.5 * self._norm2(self.k_otf * x_hat - self.y_hat) + 0.5 * self.beta * self._norm2(r_grad_hat)
 
     def grad(self, u: np.ndarray) -> np.ndarray:
@@ -133,7 +157,12 @@ class SplitFidelity:
         return -self.beta * (fft.irfft2(self.d_otf * x_hat[..., None, :, :], s=self.shape) - u)
 
     def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray:
-        # Minimising over u first leaves x with the weight beta*gamma/(beta+gamma) on ||grad x - a||^2.
+        # Minimising over u first leaves x with the weight beta*gamma/(beta+gamma) on ||grad x - a||^2,
+        # and u = (beta grad x + gamma a) / (beta + gamma), whose spectrum is known from x's.
+        known = self._known(anchor)
         x_hat = self._latent_spectrum(anchor, self.beta * gamma / (self.beta + gamma))
-        dx = fft.irfft2(self.d_otf * x_hat[..., None, :, :], s=self.shape)
-        return (self.beta * dx + gamma * anchor) / (self.beta + gamma)
+        a, b = self.beta / (self.beta + gamma), gamma / (self.beta + gamma)
+        u_hat = a * (self.d_otf * x_hat[..., None, :, :]) + b * known.u_hat
+        u = fft.irfft2(u_hat, s=self.shape)
+        self._remember(u, u_hat, a * self.d_power * x_hat + b * known.dtu)
+        return u

@@ -36,9 +36,9 @@ class LpPrior:
     group_axis: int | tuple[int, ...] | None = None
 
     def value(self, u: np.ndarray) -> float:
+        if self.p == 0:  # a count: the square root of the group norm is not needed
+            return self.lam * float(np.count_nonzero(u if self.group_axis is None else np.sum(np.square(u), axis=self.group_axis)))
         mag = np.abs(u) if self.group_axis is None else np.sqrt(np.sum(np.square(u), axis=self.group_axis))
-        if self.p == 0:
-            return self.lam * float(np.count_nonzero(mag))
         return self.lam * float(np.sum(mag**self.p))
 
     def prox(self, v: np.ndarray, step: float) -> np.ndarray:
@@ -153,13 +153,19 @@ def propagate(
     accepted = []
     for t, gamma in enumerate(gammas):
         proposal = generator(data.warm_start(u, gamma), t)
-        psi_prop = objective(proposal)
         if not corrector:
-            u, psi_u = proposal, psi_prop
+            u, psi_u = proposal, objective(proposal)
             psi.append(psi_u)
             accepted.append(True)
             continue
-        take = bool(np.isfinite(psi_prop) and psi_prop <= psi_u)
+        # f >= 0, so a proposal whose prior term alone exceeds Psi(u^t) loses the test without
+        # its data term being computed: under the L0 prior of the estimator this is nearly every
+        # warm start (dense gradients against a sparse u^t).
+        phi_prop = prior.value(proposal)
+        take = bool(np.isfinite(phi_prop) and phi_prop <= psi_u)
+        if take:
+            psi_prop = data.value(proposal) + phi_prop
+            take = bool(np.isfinite(psi_prop) and psi_prop <= psi_u)
         v = proposal if take else u
         u = prior.prox(v - step * data.grad(v), step)
         psi_u = objective(u)

@@ -45,6 +45,8 @@ def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | tuple[int,
     gradient vectors): the prox then shrinks each vector's length by the scalar prox.
     """
     if group_axis is not None:
+        if p == 0:  # keep or drop whole vectors: no division needed
+            return np.asarray(v) * (np.sum(np.square(v), axis=group_axis, keepdims=True) > 2.0 * tau)
         norm = np.sqrt(np.sum(np.square(v), axis=group_axis, keepdims=True))
         shrunk = prox_lp(norm, tau, p, iterations=iterations)
         return np.asarray(v) * np.divide(shrunk, norm, out=np.zeros_like(norm), where=norm > 0)

@@ -26,13 +26,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import ndimage
+from scipy import fft, ndimage
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
 from gencor.kernels.estimate import GENERATORS, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam
+from gencor.threads import fft_workers
 from gencor.validate import as_image, check_kernel_size
 
 #: Side of the window the kernel is estimated on for large photos; blur is (nearly) the same
@@ -77,6 +78,9 @@ class DeblurReport:
     candidate: str = ""
     evidence: dict[str, float] = field(default_factory=dict)
     candidates: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Seconds per stage: ``analysis`` (noise, clipped lights), ``estimation`` (the sizing runs),
+    #: ``checks`` (agreement windows and candidate scoring) and ``deconvolution`` (the output).
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -101,6 +105,19 @@ class DeblurResult:
     @property
     def decision(self) -> str:
         return self.report.decision
+
+
+class _Clock:
+    """Seconds spent in each named stage, in the order the stages end."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
+        self._last = now
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -208,7 +225,22 @@ def deblur(
         ``image`` (the input unchanged when no kernel was trusted), ``kernel``, ``estimate`` and
         ``report`` (kernel size, noise, confidence, decision, seconds, warnings).
     """
-    start = time.perf_counter()
+    with fft.set_workers(fft_workers()):
+        return _deblur(image, kernel_size=kernel_size, channel_axis=channel_axis, generator=generator, corrector=corrector, lam=lam, force=force, progress=progress)
+
+
+def _deblur(
+    image: np.ndarray,
+    *,
+    kernel_size: int | str,
+    channel_axis: int | None,
+    generator: str,
+    corrector: bool,
+    lam: float | None,
+    force: bool,
+    progress: Progress | None,
+) -> DeblurResult:
+    clock = _Clock()
     arr = as_image(image, channel_axis=channel_axis)
     auto = isinstance(kernel_size, str) and kernel_size == AUTO
     if isinstance(kernel_size, str) and not auto:
@@ -219,9 +251,11 @@ def deblur(
     gray = luminance(arr) if arr.ndim == 3 else arr
     sigma = estimate_noise(gray)
     clipped = clipped_pixels(arr).any(axis=-1) if arr.ndim == 3 else clipped_pixels(arr)
-    valid = ~ndimage.binary_dilation(clipped, np.ones((max_size, max_size), bool)) if clipped.any() else None
+    # A square dilation is a separable running maximum (the 2-D binary dilation took 3 s here).
+    valid = ndimage.maximum_filter(clipped.view(np.uint8), size=max_size, mode="constant") == 0 if clipped.any() else None
     warnings: list[str] = []
     factory = GENERATORS[generator]
+    clock.lap("analysis")
 
     window = best_window(gray, max(ESTIMATION_WINDOW, 4 * max_size))
     y = gray[window]
@@ -236,8 +270,9 @@ def deblur(
 
     if not has_coarse:
         fine = run(y, max_size, None if valid is None else valid[window], "estimate")
+        clock.lap("estimation")
         # Too small for a half scale: one kernel, nothing to compare it with.
-        return _finish(arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, 1.0), start, fine.kernel.shape[0])
+        return _finish(arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, 1.0), clock, fine.kernel.shape[0])
 
     ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
     mask = None if valid is None else valid[window]
@@ -248,6 +283,7 @@ def deblur(
         fine = run(y, trial, mask, f"estimate {trial} px, fine scales", init=coarse.kernel, init_scale=coarse.scale, lam=coarse.lam)
         if not touches_border(fine.kernel):
             break
+    clock.lap("estimation")
     k_half = coarse.kernel
     k_coarse = resize_kernel(k_half, trial)
     if auto:
@@ -270,7 +306,7 @@ def deblur(
     stability = kernel_similarity(k_half, resize_kernel(fine.kernel, half))
     agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else stability
     candidates = {"fine": k_fine, "coarse": crop_kernel(k_coarse, size)}
-    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stability), start, size)
+    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stability), clock, size)
 
 
 def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float) -> tuple[float, Evidence]:
@@ -299,7 +335,7 @@ def _finish(
     kernels: dict[str, np.ndarray],
     estimate: KernelEstimate,
     agreement_stability: tuple[float, float],
-    start: float,
+    clock: _Clock,
     size: int,
 ) -> DeblurResult:
     """Score each candidate (a kernel and a prior weight) on the estimation window, keep the most
@@ -310,6 +346,7 @@ def _finish(
     agreement, stability = agreement_stability
     scored = {name: score_kernel(y, k, lam=lam_c, sigma=sigma, agreement=agreement, stability=stability) for name, (k, lam_c) in candidates.items()}
     best = max(scored, key=lambda n: scored[n][0])
+    clock.lap("checks")
     conf, ev = scored[best]
     kernel, lam_best = candidates[best]
     if kernel.max() >= NEAR_DELTA and not force:
@@ -327,15 +364,17 @@ def _finish(
         warnings.append(f"no trustworthy kernel found (confidence {conf:.2f} < {TRUST_THRESHOLD}); the photo is returned unchanged (use --force to deblur anyway)")
     if arr.ndim == 3 and channel_axis is not None:
         sharp = np.moveaxis(sharp, -1, channel_axis)
+    clock.lap("deconvolution")
     report = DeblurReport(
         kernel_size=int(size),
         noise_sigma=float(sigma),
         confidence=float(conf),
         decision=decision,
-        seconds=time.perf_counter() - start,
+        seconds=sum(clock.seconds.values()),
         warnings=warnings,
         candidate=best,
         evidence=ev.as_dict(),
         candidates={n: {"confidence": float(c), "lam": float(candidates[n][1]), **e.as_dict()} for n, (c, e) in scored.items()},
+        timings=dict(clock.seconds),
     )
     return DeblurResult(image=sharp, kernel=kernel, estimate=estimate, report=report, candidates={n: k for n, (k, _) in candidates.items()})

@@ -16,11 +16,17 @@ from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import psf2otf
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
+from gencor.threads import fft_workers
 from gencor.validate import as_image, as_kernel
 
 #: ``lam = NOISE_GAIN * sigma^2``, floored, follows from MAP with a fixed hyper-Laplacian scale.
 NOISE_GAIN = 20.0
 LAM_FLOOR = 3e-4
+
+
+#: Precision of the solve: single precision halves the time of the FFTs, and its rounding (about
+#: 1e-7 of the signal) is far below one 8-bit level.
+SOLVE_DTYPE = np.float32
 
 
 def default_lam(sigma: float) -> float:
@@ -47,16 +53,16 @@ def deconvolve_plane(
     few conjugate-gradient iterations preconditioned by the unweighted FFT solve.
     """
     h, w = y.shape[-2:]
-    y_ext = extend_periodic(y, max(kernel.shape))
+    y_ext = extend_periodic(y, max(kernel.shape)).astype(SOLVE_DTYPE)
     shape = y_ext.shape[-2:]
-    otf = psf2otf(kernel, shape)
+    otf = psf2otf(kernel, shape).astype(np.result_type(SOLVE_DTYPE, np.complex64))
     grad = Gradient(shape)
-    d_otf = grad.otf()
+    d_otf = grad.otf().astype(otf.dtype)
     den_data = np.abs(otf) ** 2
     den_grad = np.sum(np.abs(d_otf) ** 2, axis=0)
     weight = None
     if clipped is not None and clipped.any():
-        weight = np.ones(y_ext.shape)
+        weight = np.ones(y_ext.shape, dtype=SOLVE_DTYPE)
         weight[..., :h, :w] = ~clipped
     num_data = np.conj(otf) * fft.rfft2(y_ext if weight is None else weight * y_ext)
     x = y_ext
@@ -70,11 +76,14 @@ def deconvolve_plane(
         else:
             x = _weighted_solve(x, fft.irfft2(num, s=shape), otf, beta * den_grad, weight, den, shape)
         beta *= beta_rate
-    return x[..., :h, :w]
+    return x[..., :h, :w].astype(np.float64)
 
 
-#: Conjugate-gradient iterations per splitting step of the weighted (clipped-light) solve.
-CG_ITERATIONS = 8
+#: Conjugate-gradient iterations per splitting step of the weighted (clipped-light) solve. On the
+#: camera photo with 30 lights 5x above white, 15 px blur: RMS error 0.0452 without weights, 0.0347
+#: with 3 iterations, 0.0325 with 8 at 2.1x the time; a majorise-minimise substitute for the
+#: clipped values (one plain FFT solve per step) reached only 0.0386 with 3 passes.
+CG_ITERATIONS = 3
 
 
 def _weighted_solve(x: np.ndarray, rhs: np.ndarray, otf: np.ndarray, reg: np.ndarray, weight: np.ndarray, precond: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -151,8 +160,7 @@ def deconvolve(
         lam = default_lam(estimate_noise(gray))
     elif not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam must be a positive number, got {lam}")
-    if arr.ndim == 2:
-        return np.clip(deconvolve_plane(arr, k, lam=lam, p=p, clipped=clipped_pixels(arr)), 0.0, 1.0)
-    planes = np.moveaxis(arr, -1, 0)
-    sharp = np.clip(deconvolve_plane(planes, k, lam=lam, p=p, clipped=clipped_pixels(planes)), 0.0, 1.0)
-    return np.moveaxis(sharp, 0, channel_axis)  # type: ignore[arg-type]
+    planes = arr if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
+    with fft.set_workers(fft_workers()):
+        sharp = np.clip(deconvolve_plane(planes, k, lam=lam, p=p, clipped=clipped_pixels(planes)), 0.0, 1.0)
+    return sharp if arr.ndim == 2 else np.moveaxis(sharp, 0, channel_axis)  # type: ignore[arg-type]

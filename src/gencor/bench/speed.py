@@ -1,0 +1,142 @@
+"""``gencor bench speed``: the whole ``gencor deblur`` command, as a user runs it, timed.
+
+Each photo is deblurred by a fresh ``python -m gencor deblur`` process with default options, three
+times; the table keeps the fastest run (its wall time, its stages from ``--report`` and its peak
+resident memory, read from the operating system when the process ends). Inputs: three real photos
+of Lai et al.'s set at full size, and a 12-megapixel RGB JPEG made here from scikit-image's
+astronaut portrait with a synthetic camera shake and noise.
+
+``docs/bench/speed.md`` keeps its prose: only the part between the two markers below is
+rewritten, so the profile-guided write-up around the table survives a new run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gencor.bench.common import Row, markdown_table
+from gencor.io import atomic_write
+
+#: Real photos of 0.5 to 1.1 megapixels (``real_lai16/blurry``): one with clipped lights.
+PHOTOS = ("lyndsey", "boy_statue", "Pantheon")
+#: The synthetic 12-megapixel photo: size, shake length, noise, JPEG quality, seed.
+LARGE_SHAPE = (3000, 4000)
+LARGE_EXTENT = 25
+LARGE_SIGMA = 0.01
+LARGE_QUALITY = 95
+LARGE_SEED = 0
+REPEATS = 3
+STAGES = ("load", "analysis", "estimation", "checks", "deconvolution", "save")
+COLUMNS = ["photo", "megapixels", "kernel_size", "decision", "wall_s", "median_s", *STAGES, "startup", "peak_rss_gib"]
+BEGIN, END = "<!-- gencor bench speed: begin -->", "<!-- gencor bench speed: end -->"
+
+
+def make_large_photo(path: Path) -> None:
+    """Write the 12-megapixel test JPEG: the astronaut scaled up, shaken, noisy, 8-bit."""
+    from PIL import Image
+    from scipy.signal import fftconvolve
+    from skimage import data
+    from skimage.transform import resize
+
+    from gencor.kernels.trajectory import random_motion_kernel
+
+    rng = np.random.default_rng(LARGE_SEED)
+    kernel = random_motion_kernel(LARGE_EXTENT + 6 | 1, rng, extent=LARGE_EXTENT)
+    sharp = resize(data.astronaut()[:384] / 255.0, LARGE_SHAPE, order=3, anti_aliasing=False)
+    blurred = np.stack([fftconvolve(sharp[..., c], kernel, mode="same") for c in range(3)], axis=-1)
+    blurred += LARGE_SIGMA * rng.standard_normal(blurred.shape)
+    pixels = np.round(np.clip(blurred, 0.0, 1.0) * 255).astype(np.uint8)
+    atomic_write(path, lambda tmp: Image.fromarray(pixels).save(tmp, format="JPEG", quality=LARGE_QUALITY))
+
+
+def _run_once(photo: Path, work: Path) -> Row:
+    """One ``gencor deblur`` process: wall seconds, peak RSS and the report's stage times."""
+    out, report = work / f"out{photo.suffix}", work / "report.json"
+    cmd = [sys.executable, "-m", "gencor", "deblur", str(photo), "-o", str(out), "--report", str(report), "--quiet"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"gencor deblur {photo.name} failed ({proc.returncode}): {stderr.strip()}")
+    rep = json.loads(report.read_text())
+    stages = {k: float(rep["timings"].get(k, 0.0)) for k in STAGES}
+    return {
+        "wall_s": wall,
+        **stages,
+        "startup": wall - sum(stages.values()),
+        "peak_rss_gib": usage.ru_maxrss / 2**20,  # KiB on Linux
+        "kernel_size": rep["kernel_size"],
+        "decision": rep["decision"],
+    }
+
+
+def time_photo(photo: Path, *, repeats: int = REPEATS) -> Row:
+    """The fastest of ``repeats`` runs on ``photo``, with the median wall time beside it."""
+    from PIL import Image
+
+    with Image.open(photo) as im:
+        megapixels = im.width * im.height / 1e6
+    with tempfile.TemporaryDirectory(prefix="gencor-speed-") as tmp:
+        runs = [_run_once(photo, Path(tmp)) for _ in range(repeats)]
+    best = min(runs, key=lambda r: r["wall_s"])
+    return {"photo": photo.stem, "megapixels": megapixels, **best, "median_s": float(np.median([r["wall_s"] for r in runs]))}
+
+
+def _splice(path: Path, block: str) -> str:
+    """``path``'s text with the marked block replaced (or appended when there is none)."""
+    text = path.read_text() if path.exists() else "# Speed\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        return head + block + rest.split(END, 1)[1]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def run_speed(*, data: Path, out_dir: Path, repeats: int = REPEATS, quiet: bool = False) -> list[Row]:
+    """Time every input; write ``speed.csv`` and the table inside ``speed.md``."""
+    from tqdm import tqdm
+
+    if repeats < 1:
+        raise ValueError(f"--repeats must be at least 1, got {repeats}")
+    photos = [data / "blurry" / f"{name}.jpg" for name in PHOTOS]
+    missing = [str(p) for p in photos if not p.is_file()]
+    if missing:
+        raise ValueError(f"real photos not found: {', '.join(missing)} (see --data)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gencor-large-") as tmp:
+        large = Path(tmp) / "astronaut_12mp.jpg"
+        make_large_photo(large)
+        for photo in tqdm([*photos, large], desc="speed", disable=quiet):
+            rows.append(time_photo(photo, repeats=repeats))
+    block = (
+        f"{BEGIN}\n`gencor bench speed` on {platform.machine()} ({os.cpu_count()} cores), {time.strftime('%Y-%m-%d')}: "
+        f"`gencor deblur PHOTO -o OUT --report R.json` with default options, a fresh process each time, best of {repeats} "
+        "(median beside it). Stages in seconds from the report; `startup` is the rest of the wall time (interpreter, "
+        "imports). Peak RSS of the best run.\n\n"
+        + markdown_table(rows, COLUMNS)
+        + f"{END}"
+    )
+    md = _splice(out_dir / "speed.md", block)
+    atomic_write(out_dir / "speed.md", lambda t: t.write_text(md))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(out_dir / "speed.csv", lambda t: t.write_text(buf.getvalue()))
+    if not quiet:
+        print(block)
+    return rows
