@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmarks that print and write measured tables and plots")
     bsub = b.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    q = bsub.add_parser("speed", help="whole-process time, stages and peak memory of gencor deblur on 3 real photos and a 12-megapixel JPEG", description="Time 'gencor deblur' with default options as fresh processes (best of --repeats) on three real photos of real_lai16 at full size and a 12-megapixel RGB JPEG made from scikit-image's astronaut with synthetic shake; report the seconds of each stage and the peak RSS; write speed.md (the table between its markers) and speed.csv.")
+    q = bsub.add_parser("speed", help="whole-process time, stages and peak memory of gencor deblur on 3 real photos and a 12-megapixel JPEG", description="Time 'gencor deblur' with default options as fresh processes (best of --repeats) on three real photos of real_lai16 at full size and a 12-megapixel RGB JPEG made from a mosaic of scikit-image's sample photos with synthetic shake; report the seconds of each stage and the peak RSS; write speed.md (the table between its markers) and speed.csv.")
     q.add_argument("--data", default=str(Path("..") / "shared" / "data" / "real_lai16"), metavar="DIR", help="the real_lai16 folder (default ../shared/data/real_lai16)")
     q.add_argument("--repeats", type=int, default=3, metavar="N", help="runs per photo; the fastest is kept (default 3)")
     q.add_argument("--out", default="docs/bench", metavar="DIR", help="folder for speed.md and speed.csv (default docs/bench)")
