@@ -9,7 +9,7 @@ periodically so the FFT sees no frame border.
 from __future__ import annotations
 
 import numpy as np
-from scipy import fft
+from scipy import fft, ndimage
 
 from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
@@ -34,6 +34,18 @@ def default_lam(sigma: float) -> float:
     return max(NOISE_GAIN * sigma**2, LAM_FLOOR)
 
 
+#: Clipped lights change the solution only near them: the weighted solve runs on tiles around
+#: them (the clipped pixels dilated by ``LIGHT_REACH`` kernel sizes, gathered on a grid of
+#: ``TILE_BLOCK`` px), each with ``LIGHT_REACH`` kernel sizes (at least one block) of context, and is blended into the
+#: plain solve over one kernel size. When the tiles would cover more than ``TILE_SHARE`` of the
+#: frame, the whole frame is solved weighted. A light 6x above white, 9 px blur: 2 kernel sizes
+#: left part of its rings to the plain solve (RMS 0.0516 near it against 0.0465 for the whole
+#: frame weighted); from 3 on the tiled result is the whole-frame one (tests/test_speed_paths.py).
+LIGHT_REACH = 4
+TILE_BLOCK = 64
+TILE_SHARE = 0.5
+
+
 def deconvolve_plane(
     y: np.ndarray,
     kernel: np.ndarray,
@@ -50,8 +62,70 @@ def deconvolve_plane(
     value there was at least ``y``, so those pixels get zero weight in the data term (Cho, Wang and
     Lee, ICCV 2011); without this, a blurred light's flat top is explained by dark rings around
     the light. The weighted solve is no longer diagonal in Fourier space: each step then runs a
-    few conjugate-gradient iterations preconditioned by the unweighted FFT solve.
+    few conjugate-gradient iterations preconditioned by the unweighted FFT solve, on tiles around
+    the lights (see :data:`LIGHT_REACH`).
     """
+    args = {"lam": lam, "p": p, "beta_steps": beta_steps, "beta_rate": beta_rate}
+    if clipped is None or not clipped.any():
+        return _hqs(y, kernel, clipped=None, **args)
+    tiles = _light_tiles(clipped.reshape(-1, *clipped.shape[-2:]).any(axis=0), max(kernel.shape))
+    h, w = y.shape[-2:]
+    if sum((t.stop - t.start) * (u.stop - u.start) for t, u in tiles) > TILE_SHARE * h * w:
+        return _hqs(y, kernel, clipped=clipped, **args)
+    x = _hqs(y, kernel, clipped=None, **args)
+    ramp = max(kernel.shape)
+    context = max(LIGHT_REACH * ramp, TILE_BLOCK)
+    for rows, cols in tiles:
+        outer = (slice(max(rows.start - context, 0), min(rows.stop + context, h)), slice(max(cols.start - context, 0), min(cols.stop + context, w)))
+        solved = _hqs(y[..., outer[0], outer[1]], kernel, clipped=clipped[..., outer[0], outer[1]], **args)
+        inner = (slice(rows.start - outer[0].start, rows.stop - outer[0].start), slice(cols.start - outer[1].start, cols.stop - outer[1].start))
+        blend = _feather((rows, cols), (h, w), ramp)
+        x[..., rows, cols] += blend * (solved[..., inner[0], inner[1]] - x[..., rows, cols])
+    return x
+
+
+def _light_tiles(clipped: np.ndarray, size: int) -> list[tuple[slice, slice]]:
+    """Bounding boxes (on a grid of :data:`TILE_BLOCK` px) of the regions within
+    :data:`LIGHT_REACH` kernel sizes of a clipped pixel."""
+    h, w = clipped.shape
+    zone = ndimage.maximum_filter(clipped.view(np.uint8), size=2 * LIGHT_REACH * size + 1, mode="constant") > 0
+    nb_h, nb_w = -(-h // TILE_BLOCK), -(-w // TILE_BLOCK)
+    padded = np.zeros((nb_h * TILE_BLOCK, nb_w * TILE_BLOCK), dtype=bool)
+    padded[:h, :w] = zone
+    blocks = padded.reshape(nb_h, TILE_BLOCK, nb_w, TILE_BLOCK).any(axis=(1, 3))
+    labels, _ = ndimage.label(blocks)
+    return [
+        (slice(r.start * TILE_BLOCK, min(r.stop * TILE_BLOCK, h)), slice(c.start * TILE_BLOCK, min(c.stop * TILE_BLOCK, w)))
+        for r, c in ndimage.find_objects(labels)
+    ]
+
+
+def _feather(tile: tuple[slice, slice], frame: tuple[int, int], ramp: int) -> np.ndarray:
+    """Weight 1 inside ``tile``, falling linearly to 0 over ``ramp`` px towards each edge that is
+    not the frame's own edge."""
+    weights = []
+    for sl, n in zip(tile, frame, strict=True):
+        pos = np.arange(sl.start, sl.stop, dtype=float)
+        w = np.ones_like(pos)
+        if sl.start > 0:
+            w = np.minimum(w, (pos - sl.start + 1) / (ramp + 1))
+        if sl.stop < n:
+            w = np.minimum(w, (sl.stop - pos) / (ramp + 1))
+        weights.append(w)
+    return np.outer(weights[0], weights[1])
+
+
+def _hqs(
+    y: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    lam: float,
+    p: float,
+    beta_steps: int,
+    beta_rate: float,
+    clipped: np.ndarray | None,
+) -> np.ndarray:
+    """Half-quadratic splitting on the whole of ``y`` (weighted by ``~clipped`` when given)."""
     h, w = y.shape[-2:]
     y_ext = extend_periodic(y, max(kernel.shape)).astype(SOLVE_DTYPE)
     shape = y_ext.shape[-2:]
@@ -160,7 +234,38 @@ def deconvolve(
         lam = default_lam(estimate_noise(gray))
     elif not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam must be a positive number, got {lam}")
-    planes = arr if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
+    planes = arr[None] if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
     with fft.set_workers(fft_workers()):
-        sharp = np.clip(deconvolve_plane(planes, k, lam=lam, p=p, clipped=clipped_pixels(planes)), 0.0, 1.0)
-    return sharp if arr.ndim == 2 else np.moveaxis(sharp, 0, channel_axis)  # type: ignore[arg-type]
+        sharp = np.clip(_by_tiles(planes, k, lam=lam, p=p), 0.0, 1.0)
+    return sharp[0] if arr.ndim == 2 else np.moveaxis(sharp, 0, channel_axis)  # type: ignore[arg-type]
+
+
+#: Large photos are deconvolved on square tiles of this side (plus context), one channel at a
+#: time, so memory stays bounded whatever the photo's size; smaller ones in one piece, all
+#: channels through the same FFTs.
+FRAME_TILE = 2048
+#: Context around each tile and width of the blend between neighbours, in kernel sizes.
+TILE_CONTEXT = 3
+
+
+def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float) -> np.ndarray:
+    """:func:`deconvolve_plane` of a ``(C, H, W)`` stack, whole or tile by tile (see
+    :data:`FRAME_TILE`); overlapping tiles are blended with linear ramps."""
+    h, w = planes.shape[-2:]
+    if max(h, w) <= FRAME_TILE:
+        return deconvolve_plane(planes, kernel, lam=lam, p=p, clipped=clipped_pixels(planes))
+    ramp = max(kernel.shape)
+    context = TILE_CONTEXT * ramp
+    out = np.zeros(planes.shape)
+    total = np.zeros((h, w))
+    for r0 in range(0, h, FRAME_TILE):
+        for c0 in range(0, w, FRAME_TILE):
+            blend = (slice(max(r0 - ramp, 0), min(r0 + FRAME_TILE + ramp, h)), slice(max(c0 - ramp, 0), min(c0 + FRAME_TILE + ramp, w)))
+            crop = (slice(max(blend[0].start - context, 0), min(blend[0].stop + context, h)), slice(max(blend[1].start - context, 0), min(blend[1].stop + context, w)))
+            inner = (slice(blend[0].start - crop[0].start, blend[0].stop - crop[0].start), slice(blend[1].start - crop[1].start, blend[1].stop - crop[1].start))
+            weight = _feather(blend, (h, w), 2 * ramp)
+            total[blend] += weight
+            for c, plane in enumerate(planes):
+                tile = plane[crop]
+                out[c][blend] += weight * deconvolve_plane(tile, kernel, lam=lam, p=p, clipped=clipped_pixels(tile))[inner]
+    return out / total
