@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,29 @@ def _progress_bar(quiet: bool, desc: str):  # type: ignore[no-untyped-def]
     return bar, update
 
 
+#: Formats a photo can be written in (``.npy`` is for kernels only).
+IMAGE_OUTPUTS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+#: Formats of ``--plot`` (the same as :data:`gencor.plots.PLOT_FORMATS`; the CLI does not import
+#: matplotlib until a plot is asked for).
+PLOT_OUTPUTS = frozenset({".png", ".svg", ".pdf"})
+#: Default of ``--max-megapixels``.
+MAX_MEGAPIXELS = 100.0
+
+
+def _max_pixels(args: argparse.Namespace) -> int:
+    return int(args.max_megapixels * 1e6)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _kernel_size(text: str) -> int | str:
     """``--kernel-size``: ``auto`` or an odd integer (checked against the photo later)."""
     if text == "auto":
@@ -47,12 +72,14 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
     from gencor.tasks.deblur import deblur
 
     loading = time.perf_counter()
-    photo = read_image(args.input)
+    photo = read_image(args.input, max_pixels=_max_pixels(args))
     loading = time.perf_counter() - loading
-    out = check_output_path(args.output, args.input)
+    out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
     extras = [*args.save_kernel, *([args.plot] if args.plot else [])]
-    for extra in extras:
-        check_output_path(extra, args.input, out)
+    for path in args.save_kernel:
+        check_output_path(path, args.input, out)
+    if args.plot:
+        check_output_path(args.plot, args.input, out, *args.save_kernel, suffixes=PLOT_OUTPUTS)
     if args.report:
         check_output_path(args.report, args.input, out, *extras, suffixes=frozenset({".json"}))
         extras.append(args.report)
@@ -96,9 +123,9 @@ def _cmd_deconv(args: argparse.Namespace) -> None:
     from gencor.io import check_output_path, read_image, read_kernel, write_image
     from gencor.tasks.deconv import deconvolve
 
-    photo = read_image(args.input)
+    photo = read_image(args.input, max_pixels=_max_pixels(args))
     kernel = read_kernel(args.kernel)
-    out = check_output_path(args.output, args.input, args.kernel)
+    out = check_output_path(args.output, args.input, args.kernel, suffixes=IMAGE_OUTPUTS)
     photo.pixels = deconvolve(photo.pixels, kernel, lam=args.lam, channel_axis=-1 if photo.is_color else None)
     write_image(out, photo)
     if not args.quiet:
@@ -109,9 +136,9 @@ def _cmd_inpaint(args: argparse.Namespace) -> None:
     from gencor.io import check_output_path, read_image, write_image
     from gencor.tasks.inpaint import inpaint
 
-    photo = read_image(args.input)
-    mask = read_image(args.mask)
-    out = check_output_path(args.output, args.input, args.mask)
+    photo = read_image(args.input, max_pixels=_max_pixels(args))
+    mask = read_image(args.mask, max_pixels=_max_pixels(args))
+    out = check_output_path(args.output, args.input, args.mask, suffixes=IMAGE_OUTPUTS)
     m = mask.pixels.mean(axis=-1) if mask.is_color else mask.pixels
     result = inpaint(photo.pixels, m, channel_axis=-1 if photo.is_color else None, generator=args.generator)
     photo.pixels = result.image
@@ -124,8 +151,8 @@ def _cmd_smooth(args: argparse.Namespace) -> None:
     from gencor.io import check_output_path, read_image, write_image
     from gencor.tasks.smooth import smooth
 
-    photo = read_image(args.input)
-    out = check_output_path(args.output, args.input)
+    photo = read_image(args.input, max_pixels=_max_pixels(args))
+    out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
     photo.pixels = smooth(photo.pixels, lam=args.lam, channel_axis=-1 if photo.is_color else None, stages=args.stages).image
     write_image(out, photo)
     if not args.quiet:
@@ -136,8 +163,8 @@ def _cmd_sketch(args: argparse.Namespace) -> None:
     from gencor.io import Photo, check_output_path, read_image, write_image
     from gencor.tasks.sketch import sketch
 
-    photo = read_image(args.input)
-    out = check_output_path(args.output, args.input)
+    photo = read_image(args.input, max_pixels=_max_pixels(args))
+    out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
     drawing = sketch(
         photo.pixels,
         channel_axis=-1 if photo.is_color else None,
@@ -238,13 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo (.png, .jpg, .tif); never the input")
     p.add_argument("--kernel-size", type=_kernel_size, default="auto", metavar="N", help="'auto' (default: measured from the photo, blurs up to 75 px) or an odd side of the kernel support in pixels, larger than the longest blur streak")
     p.add_argument("--save-kernel", metavar="K", action="append", default=[], help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
-    p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale")
+    p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale (.png, .svg or .pdf)")
     p.add_argument("--generator", choices=list(GENERATORS), default="cnn", help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic shrinkage)")
     p.add_argument("--no-corrector", action="store_true", help="drop the monotone Corrector: the Generator-only variant, a naive cascade without guarantee (for comparisons)")
     p.add_argument("--force", action="store_true", help="deblur with the best kernel found even when its confidence is too low to trust (by default such a photo is written unchanged, with a warning)")
     p.add_argument("--report", metavar="JSON", help="also write a JSON report: kernel_size, noise_sigma, confidence, decision, seconds, warnings and the measures behind the confidence")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line (warnings are still printed)")
+    p.add_argument("--max-megapixels", type=_positive_float, default=MAX_MEGAPIXELS, metavar="MP", help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})")
     p.set_defaults(func=_cmd_deblur)
 
     p = sub.add_parser("deconv", help="restore a photo whose blur kernel is known", description="Non-blind deconvolution of INPUT with kernel K (convolution convention) and a hyper-Laplacian prior.")
@@ -253,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo")
     p.add_argument("--lam", type=float, default=None, metavar="L", help="prior weight (default: from the noise level measured on the photo)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.add_argument("--max-megapixels", type=_positive_float, default=MAX_MEGAPIXELS, metavar="MP", help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})")
     p.set_defaults(func=_cmd_deconv)
 
     p = sub.add_parser("inpaint", help="fill missing pixels (random drop-outs, text overlays, blocks)", description="Fill the pixels of INPUT that MASK marks as missing, with the GCM propagation and the shipped inpainting Generator.")
@@ -261,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the filled photo")
     p.add_argument("--generator", choices=["cnn", "none"], default="cnn", help="'cnn' (shipped network; default) or 'none' (Corrector only)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.add_argument("--max-megapixels", type=_positive_float, default=MAX_MEGAPIXELS, metavar="MP", help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})")
     p.set_defaults(func=_cmd_inpaint)
 
     p = sub.add_parser("smooth", help="edge-preserving L0 gradient smoothing", description="Flatten texture and keep edges: min ||x - y||^2 + LAM * (pixels with a non-zero gradient), run as the GCM propagation.")
@@ -269,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, default=0.02, metavar="L", help="smoothing strength, as in Xu et al. 2011 (default 0.02; 0.005 light, 0.1 strong)")
     p.add_argument("--stages", type=int, default=1, metavar="N", help="Generator-Corrector stages per continuation step: more reach a lower objective, slower (default 1)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.add_argument("--max-megapixels", type=_positive_float, default=MAX_MEGAPIXELS, metavar="MP", help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})")
     p.set_defaults(func=_cmd_smooth)
 
     p = sub.add_parser("sketch", help="pencil drawing (Lu, Xu, Jia 2012) of the smoothed photo", description="Render INPUT as a pencil drawing: strokes from line-convolved gradients and a tone-matched procedural pencil texture, drawn on the L0-smoothed photo.")
@@ -279,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-smooth", action="store_true", help="draw on the raw photo")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the pencil texture (default 0)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.add_argument("--max-megapixels", type=_positive_float, default=MAX_MEGAPIXELS, metavar="MP", help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})")
     p.set_defaults(func=_cmd_sketch)
 
     t = sub.add_parser("train", help="train the Generator networks (deblurring or inpainting)", description="Train the Generator on Train400. --task deblur (default): the two gradient-direction networks, on synthetic camera shake, with inputs collected from the estimator. --task inpaint: the image network of inpainting, on synthetic masks.")
@@ -356,7 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is so that temporary files are cleaned up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(sig, _terminate)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -370,6 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gencor: interrupted", file=sys.stderr)
         return 130
+    except _Terminated as stop:
+        print(f"gencor: terminated by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
     return 0
 
 

@@ -18,6 +18,10 @@ import png
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
+#: Largest photo read by default (pixels): decoding is refused above it, from the header, before
+#: any memory is spent (a few KB of PNG or WebP can declare billions of pixels).
+MAX_PIXELS = 100_000_000
+
 PNG_SUFFIXES = {".png"}
 JPEG_SUFFIXES = {".jpg", ".jpeg"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -49,18 +53,38 @@ def _split(arr: np.ndarray, bit_depth: int) -> Photo:
     return Photo(data, None, bit_depth)
 
 
-def _read_png(path: Path) -> Photo:
-    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ValueError(f"the header gives an empty image ({width}x{height})")
+    if width * height > max_pixels:
+        raise ValueError(f"{width}x{height} is {width * height / 1e6:.0f} megapixels, above the limit of {max_pixels / 1e6:.0f} (raise it with --max-megapixels)")
+
+
+def _read_png(path: Path, max_pixels: int) -> Photo:
+    reader = png.Reader(filename=str(path))
+    reader.preamble()
+    _check_pixels(reader.width, reader.height, max_pixels)
+    stored = reader.bitdepth  # what the file holds: 1, 2, 4, 8 or 16 bits per sample
+    width, height, rows, info = reader.asDirect()
     planes = info["planes"]
     arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(height, width, planes)
-    depth = 16 if info["bitdepth"] > 8 else 8
-    if info["bitdepth"] not in (8, 16):  # 1/2/4-bit gray: rescale to 8 bits
-        arr = (arr.astype(float) * 255 / (2 ** info["bitdepth"] - 1)).round().astype(np.uint16)
+    # asDirect gives the significant bits only (sBIT, or 1/2/4-bit gray): back to the stored range,
+    # so that a 16-bit photo stays 16-bit and its values keep their brightness.
+    depth = 16 if stored == 16 else 8
+    if info["bitdepth"] != depth:
+        arr = np.round(arr.astype(float) * (2**depth - 1) / (2 ** info["bitdepth"] - 1)).astype(np.uint16)
     return _split(arr, depth)
 
 
-def _read_tiff(path: Path) -> Photo:
-    arr = tifffile.imread(str(path))
+def _read_tiff(path: Path, max_pixels: int) -> Photo:
+    with tifffile.TiffFile(str(path)) as tif:
+        if len(tif.pages) != 1:
+            raise ValueError(f"a multi-page TIFF ({len(tif.pages)} pages); gencor reads one image per file: split the pages first")
+        page = tif.pages[0]
+        if page.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
+            raise ValueError("a TIFF with inverted gray (MinIsWhite); convert it to MinIsBlack first")
+        _check_pixels(int(page.imagewidth), int(page.imagelength), max_pixels)
+        arr = page.asarray()
     if arr.ndim == 3 and arr.shape[0] in (1, 2, 3, 4) and arr.shape[2] not in (1, 2, 3, 4):
         arr = np.moveaxis(arr, 0, -1)
     if arr.dtype == np.uint8:
@@ -70,16 +94,27 @@ def _read_tiff(path: Path) -> Photo:
     raise ValueError(f"unsupported TIFF sample type {arr.dtype}; use 8- or 16-bit integers")
 
 
-def _read_pillow(path: Path) -> Photo:
-    with Image.open(path) as im:
+def _read_pillow(path: Path, max_pixels: int) -> Photo:
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # our own limit applies, with its own message
+    try:
+        im = Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    with im:
+        _check_pixels(*im.size, max_pixels)
+        if getattr(im, "n_frames", 1) > 1:
+            raise ValueError(f"an animation or stack of {im.n_frames} frames; gencor reads one image per file")
         im.load()
         if im.mode not in ("L", "RGB", "RGBA", "LA"):
             im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
         return _split(np.asarray(im), 8)
 
 
-def read_image(path: str | os.PathLike[str]) -> Photo:
-    """Read a photo; any problem with the file is a one-line ``ValueError``."""
+def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> Photo:
+    """Read a photo; any problem with the file is a one-line ``ValueError``.
+
+    Photos above ``max_pixels`` are refused from their header, before decoding."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"no such file: {path}")
@@ -88,13 +123,15 @@ def read_image(path: str | os.PathLike[str]) -> Photo:
     suffix = path.suffix.lower()
     try:
         if suffix in PNG_SUFFIXES:
-            return _read_png(path)
+            return _read_png(path, max_pixels)
         if suffix in TIFF_SUFFIXES:
-            return _read_tiff(path)
-        return _read_pillow(path)
+            return _read_tiff(path, max_pixels)
+        return _read_pillow(path, max_pixels)
     except ValueError as exc:
         raise ValueError(f"cannot read {path} as an image: {exc}") from None
-    except (png.Error, UnidentifiedImageError, OSError, tifffile.TiffFileError, EOFError, SyntaxError) as exc:
+    except MemoryError:
+        raise ValueError(f"cannot read {path}: not enough memory to decode it") from None
+    except Exception as exc:  # noqa: BLE001 - decoders raise anything on a damaged file (zlib, struct, ZeroDivision...)
         raise ValueError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
 
 
@@ -110,15 +147,24 @@ def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike
         raise ValueError(f"output folder does not exist: {out.parent}")
     if out.is_dir():
         raise ValueError(f"output path is a folder: {out}")
+    if not os.access(out.parent.resolve(), os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write in the output folder {out.parent} (permission denied)")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise ValueError(f"output file {out} is read-only; it is kept as it is")
     for src in inputs:
         if out.resolve() == Path(src).resolve():
             raise ValueError(f"output path {out} is the input; choose another name so the input is kept")
     return out
 
 
+#: Characters of the target's name kept in a temporary file's name.
+TEMP_STEM = 64
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    # The temporary name must stay within the file system's 255 bytes however long the target's is.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem[:TEMP_STEM]}.", suffix=path.suffix[:TEMP_STEM], dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -197,7 +243,9 @@ def read_kernel(path: str | os.PathLike[str]) -> np.ndarray:
             raise ValueError(f"no such file: {path}")
         try:
             return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValueError(f"cannot read kernel {path}: {exc}") from None
+        except MemoryError:
+            raise ValueError(f"cannot read kernel {path}: its header declares more data than fits in memory") from None
+        except Exception as exc:  # noqa: BLE001 - a damaged header fails in the tokenizer, the parser, ...
+            raise ValueError(f"cannot read kernel {path} ({type(exc).__name__}: {exc})") from None
     photo = read_image(path)
     return photo.pixels.mean(axis=2) if photo.is_color else photo.pixels

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from gencor.io import atomic_write
+from gencor.kernels.estimate import KernelEstimate
 
-from gencor.io import atomic_write  # noqa: E402
-from gencor.kernels.estimate import KernelEstimate  # noqa: E402
+#: Plot formats, by suffix; figures are drawn without pyplot, so no display backend is chosen.
+PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+def _save(fig: Figure, path: Path) -> None:
+    fmt = PLOT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"unsupported plot format {path.suffix!r} for {path}; use {', '.join(PLOT_FORMATS)}")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format=fmt))
 
 
 def convergence_plot(estimate: KernelEstimate, path: Path) -> None:
@@ -26,7 +28,8 @@ def convergence_plot(estimate: KernelEstimate, path: Path) -> None:
     curves are normalised by their first value; the guarantee is that each stays at or below 1.
     """
     n = len(estimate.scales)
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8), squeeze=False, sharey=True)
+    fig = Figure(figsize=(2.6 * n, 2.8))
+    axes = fig.subplots(1, n, squeeze=False, sharey=True)
     for ax, rec in zip(axes[0], estimate.scales):
         offset = 0
         for run in rec.psi:
@@ -44,7 +47,8 @@ def convergence_plot(estimate: KernelEstimate, path: Path) -> None:
 
 def cdf_plot(curves: dict[str, np.ndarray], path: Path, *, title: str) -> None:
     """Cumulative distribution of error ratios, Levin et al. style."""
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig = Figure(figsize=(5, 3.6))
+    ax = fig.subplots()
     grid = np.linspace(1, 5, 200)
     for name, er in curves.items():
         ax.plot(grid, [(er <= g).mean() for g in grid], label=name)

@@ -6,6 +6,9 @@ import numpy as np
 
 #: Smallest side we accept: below this there is no blur to estimate or texture to restore.
 MIN_SIDE = 16
+#: How far a float image may stray outside [0, 1] (rounding, a little noise) before it is taken
+#: for another scale (0-255, 0-65535) and refused; within it, values are clipped.
+RANGE_TOLERANCE = 0.05
 
 
 def as_image(image: object, *, channel_axis: int | None, name: str = "image") -> np.ndarray:
@@ -16,7 +19,12 @@ def as_image(image: object, *, channel_axis: int | None, name: str = "image") ->
         raise TypeError(f"{name} must be a numeric array, got dtype {image.dtype}")
     if np.iscomplexobj(image):
         raise TypeError(f"{name} must be real, got dtype {image.dtype}")
-    arr = np.asarray(image, dtype=float)
+    if np.issubdtype(image.dtype, np.integer):
+        from skimage.util import img_as_float
+
+        arr = np.asarray(img_as_float(image), dtype=float)  # uint8 / 255, uint16 / 65535, as scikit-image
+    else:
+        arr = np.asarray(image, dtype=float)
     if channel_axis is not None:
         if arr.ndim != 3:
             raise ValueError(f"{name} with channel_axis must be 3-D, got shape {arr.shape}")
@@ -29,7 +37,13 @@ def as_image(image: object, *, channel_axis: int | None, name: str = "image") ->
         raise ValueError(f"{name} is too small ({arr.shape[0]}x{arr.shape[1]}); need at least {MIN_SIDE}x{MIN_SIDE}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+        raise ValueError(
+            f"{name} values span [{lo:.3g}, {hi:.3g}] but must lie in [0, 1]: pass integers as they are "
+            "(uint8, uint16), or divide floats by their full scale (e.g. 255), as skimage.util.img_as_float does"
+        )
+    return np.clip(arr, 0.0, 1.0) if lo < 0 or hi > 1 else arr
 
 
 def check_kernel_size(kernel_size: object, image_shape: tuple[int, ...]) -> int:
