@@ -180,3 +180,34 @@ def test_plot_format_follows_the_suffix(tmp_path: Path) -> None:
     proc = _cli("deblur", str(src), "-o", str(tmp_path / "out.png"), "--plot", str(tmp_path / "psi.jpg"))
     assert proc.returncode == 2 and "unsupported output format" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("palette.png", lambda p: Image.fromarray(np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)).convert("P").save(p), "palette"),
+        ("key.png", lambda p: Image.fromarray(np.full((64, 64), 7, np.uint8)).save(p, transparency=7), "key colour"),
+        ("cmyk.jpg", lambda p: Image.new("CMYK", (64, 64), (10, 20, 30, 40)).save(p), "CMYK"),
+        ("deep.pgm", lambda p: Image.fromarray(np.full((64, 64), 40000, np.uint16)).save(p), "16-bit"),
+        ("bits.png", lambda p: Image.new("1", (64, 64), 1).save(p), "1-bit"),
+        ("palette.gif", lambda p: Image.new("P", (64, 64), 3).save(p), "palette"),
+    ],
+)
+def test_modes_that_cannot_come_back_are_refused(tmp_path: Path, name: str, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    make(path)
+    with pytest.raises(ValueError, match=message):
+        read_image(path)
+
+
+def test_alpha_or_16_bit_to_jpeg_is_refused_before_the_work(tmp_path: Path) -> None:
+    rgba = tmp_path / "rgba.png"
+    write_image(rgba, Photo(np.dstack([shapes_image(64)] * 3), shapes_image(64), 8))
+    deep = tmp_path / "deep.png"
+    write_image(deep, Photo(shapes_image(64), None, 16))
+    for src, message in ((rgba, "alpha"), (deep, "8 bits")):
+        start = time.perf_counter()
+        proc = _cli("deblur", str(src), "-o", str(tmp_path / "out.jpg"))
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert time.perf_counter() - start < 30
+    assert not (tmp_path / "out.jpg").exists()

@@ -68,13 +68,14 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
     import json
     import time
 
-    from gencor.io import atomic_write, check_output_path, read_image, write_image, write_kernel
+    from gencor.io import atomic_write, check_format, check_output_path, read_image, write_image, write_kernel
     from gencor.tasks.deblur import deblur
 
     loading = time.perf_counter()
     photo = read_image(args.input, max_pixels=_max_pixels(args))
     loading = time.perf_counter() - loading
     out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
     extras = [*args.save_kernel, *([args.plot] if args.plot else [])]
     for path in args.save_kernel:
         check_output_path(path, args.input, out)
@@ -120,12 +121,13 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
 
 
 def _cmd_deconv(args: argparse.Namespace) -> None:
-    from gencor.io import check_output_path, read_image, read_kernel, write_image
+    from gencor.io import check_format, check_output_path, read_image, read_kernel, write_image
     from gencor.tasks.deconv import deconvolve
 
     photo = read_image(args.input, max_pixels=_max_pixels(args))
     kernel = read_kernel(args.kernel)
     out = check_output_path(args.output, args.input, args.kernel, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
     photo.pixels = deconvolve(photo.pixels, kernel, lam=args.lam, channel_axis=-1 if photo.is_color else None)
     write_image(out, photo)
     if not args.quiet:
@@ -133,12 +135,13 @@ def _cmd_deconv(args: argparse.Namespace) -> None:
 
 
 def _cmd_inpaint(args: argparse.Namespace) -> None:
-    from gencor.io import check_output_path, read_image, write_image
+    from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.inpaint import inpaint
 
     photo = read_image(args.input, max_pixels=_max_pixels(args))
     mask = read_image(args.mask, max_pixels=_max_pixels(args))
     out = check_output_path(args.output, args.input, args.mask, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
     m = mask.pixels.mean(axis=-1) if mask.is_color else mask.pixels
     result = inpaint(photo.pixels, m, channel_axis=-1 if photo.is_color else None, generator=args.generator)
     photo.pixels = result.image
@@ -148,11 +151,12 @@ def _cmd_inpaint(args: argparse.Namespace) -> None:
 
 
 def _cmd_smooth(args: argparse.Namespace) -> None:
-    from gencor.io import check_output_path, read_image, write_image
+    from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.smooth import smooth
 
     photo = read_image(args.input, max_pixels=_max_pixels(args))
     out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
     photo.pixels = smooth(photo.pixels, lam=args.lam, channel_axis=-1 if photo.is_color else None, stages=args.stages).image
     write_image(out, photo)
     if not args.quiet:
@@ -160,11 +164,12 @@ def _cmd_smooth(args: argparse.Namespace) -> None:
 
 
 def _cmd_sketch(args: argparse.Namespace) -> None:
-    from gencor.io import Photo, check_output_path, read_image, write_image
+    from gencor.io import Photo, check_format, check_output_path, read_image, write_image
     from gencor.tasks.sketch import sketch
 
     photo = read_image(args.input, max_pixels=_max_pixels(args))
     out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
     drawing = sketch(
         photo.pixels,
         channel_axis=-1 if photo.is_color else None,

@@ -22,6 +22,21 @@ from PIL import Image, UnidentifiedImageError
 #: any memory is spent (a few KB of PNG or WebP can declare billions of pixels).
 MAX_PIXELS = 100_000_000
 
+#: PNG colour type of palette images.
+PNG_PALETTE = 3
+#: Pillow modes read as they are; any other mode is refused rather than silently converted.
+PILLOW_MODES = {"L": "gray", "LA": "gray + alpha", "RGB": "RGB", "RGBA": "RGBA"}
+#: What to tell the user about the modes that are refused.
+REFUSED_MODES = {
+    "P": "a palette image; convert it to RGB first",
+    "PA": "a palette image; convert it to RGBA first",
+    "CMYK": "a CMYK image; convert it to RGB first",
+    "1": "a 1-bit image; convert it to 8-bit gray first",
+    "I;16": "a 16-bit image in a format gencor writes only at 8 bits; convert it to a 16-bit PNG or TIFF first",
+    "I": "a 32-bit integer image; convert it to a 16-bit PNG or TIFF first",
+    "F": "a floating-point image; convert it to a 16-bit PNG or TIFF first",
+}
+
 PNG_SUFFIXES = {".png"}
 JPEG_SUFFIXES = {".jpg", ".jpeg"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -65,11 +80,17 @@ def _read_png(path: Path, max_pixels: int) -> Photo:
     reader.preamble()
     _check_pixels(reader.width, reader.height, max_pixels)
     stored = reader.bitdepth  # what the file holds: 1, 2, 4, 8 or 16 bits per sample
+    if reader.color_type == PNG_PALETTE:
+        raise ValueError("a palette image; convert it to RGB first, so the restored colours are not forced back onto the palette")
+    if stored < 8:
+        raise ValueError(f"a {stored}-bit image; convert it to 8-bit gray first")
+    if reader.transparent is not None:
+        raise ValueError("transparency given by one key colour (tRNS); convert it to an alpha channel (RGBA or gray + alpha) first")
     width, height, rows, info = reader.asDirect()
     planes = info["planes"]
     arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(height, width, planes)
-    # asDirect gives the significant bits only (sBIT, or 1/2/4-bit gray): back to the stored range,
-    # so that a 16-bit photo stays 16-bit and its values keep their brightness.
+    # asDirect gives the significant bits only (sBIT): back to the stored range, so that a 16-bit
+    # photo stays 16-bit and its values keep their brightness.
     depth = 16 if stored == 16 else 8
     if info["bitdepth"] != depth:
         arr = np.round(arr.astype(float) * (2**depth - 1) / (2 ** info["bitdepth"] - 1)).astype(np.uint16)
@@ -83,6 +104,8 @@ def _read_tiff(path: Path, max_pixels: int) -> Photo:
         page = tif.pages[0]
         if page.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
             raise ValueError("a TIFF with inverted gray (MinIsWhite); convert it to MinIsBlack first")
+        if page.photometric not in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB):
+            raise ValueError(f"a {page.photometric.name} TIFF; convert it to gray or RGB first")
         _check_pixels(int(page.imagewidth), int(page.imagelength), max_pixels)
         arr = page.asarray()
     if arr.ndim == 3 and arr.shape[0] in (1, 2, 3, 4) and arr.shape[2] not in (1, 2, 3, 4):
@@ -105,9 +128,11 @@ def _read_pillow(path: Path, max_pixels: int) -> Photo:
         _check_pixels(*im.size, max_pixels)
         if getattr(im, "n_frames", 1) > 1:
             raise ValueError(f"an animation or stack of {im.n_frames} frames; gencor reads one image per file")
+        if im.mode not in PILLOW_MODES:
+            raise ValueError(REFUSED_MODES.get(im.mode, f"an image in mode {im.mode}; convert it to RGB or gray first"))
+        if "transparency" in im.info:
+            raise ValueError("transparency given by one key colour; convert it to an alpha channel (RGBA or gray + alpha) first")
         im.load()
-        if im.mode not in ("L", "RGB", "RGBA", "LA"):
-            im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
         return _split(np.asarray(im), 8)
 
 
@@ -182,6 +207,17 @@ def _to_int(data: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.round(np.clip(data, 0.0, 1.0) * scale).astype(np.uint16 if bit_depth == 16 else np.uint8)
 
 
+def check_format(path: str | os.PathLike[str], photo: Photo) -> None:
+    """Refuse an output format that cannot hold ``photo`` as it is (JPEG: no alpha, 8 bits only), so
+    that nothing is lost without a word; the CLI calls this before the work starts."""
+    path = Path(path)
+    if path.suffix.lower() in JPEG_SUFFIXES:
+        if photo.alpha is not None:
+            raise ValueError(f"JPEG cannot hold the alpha channel of this photo; write {path.stem}.png or .tif instead")
+        if photo.bit_depth != 8:
+            raise ValueError(f"JPEG holds 8 bits per sample, this photo has {photo.bit_depth}; write {path.stem}.png or .tif instead")
+
+
 def write_image(path: str | os.PathLike[str], photo: Photo) -> None:
     """Write ``photo`` atomically in the format given by the suffix (JPEG is always 8-bit)."""
     path = Path(path)
@@ -189,8 +225,9 @@ def write_image(path: str | os.PathLike[str], photo: Photo) -> None:
     data = photo.pixels
     if photo.alpha is not None:
         data = np.dstack([data, photo.alpha])
+    check_format(path, photo)
     if suffix in JPEG_SUFFIXES:
-        arr = _to_int(photo.pixels, 8)  # JPEG has no alpha and no 16 bits
+        arr = _to_int(photo.pixels, 8)
 
         def write(tmp: Path) -> None:
             Image.fromarray(arr).save(tmp, format="JPEG", quality=95)
