@@ -26,3 +26,7 @@ def shapes_image(n: int = 96, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fuzz-cases", action="store", default=2000, type=int, help="mutated files in the fuzz test (default 2000)")

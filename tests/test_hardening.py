@@ -211,3 +211,14 @@ def test_alpha_or_16_bit_to_jpeg_is_refused_before_the_work(tmp_path: Path) -> N
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
         assert time.perf_counter() - start < 30
     assert not (tmp_path / "out.jpg").exists()
+
+
+def test_a_0_1_mask_means_observed_where_1(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    photo = (shapes_image(64) * 255).astype(np.uint8)
+    observed = rng.uniform(size=(64, 64)) > 0.3
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    Image.fromarray(observed.astype(np.uint8)).save(tmp_path / "mask.png")  # raw values 0 and 1
+    proc = _cli("inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "out.png"), "--generator", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert f"{100 * (1 - observed.mean()):.1f}% of the pixels filled" in proc.stdout

@@ -86,17 +86,19 @@ def _cmd_deblur(args: argparse.Namespace) -> None:
         extras.append(args.report)
     np.random.seed(args.seed)
     bar, update = _progress_bar(args.quiet, "deblur")
-    result = deblur(
-        photo.pixels,
-        kernel_size=args.kernel_size,
-        channel_axis=-1 if photo.is_color else None,
-        generator=args.generator,
-        corrector=not args.no_corrector,
-        force=args.force,
-        progress=update,
-    )
-    if bar is not None:
-        bar.close()
+    try:
+        result = deblur(
+            photo.pixels,
+            kernel_size=args.kernel_size,
+            channel_axis=-1 if photo.is_color else None,
+            generator=args.generator,
+            corrector=not args.no_corrector,
+            force=args.force,
+            progress=update,
+        )
+    finally:  # an error line must not be glued onto the bar
+        if bar is not None:
+            bar.close()
     saving = time.perf_counter()
     photo.pixels = result.image
     write_image(out, photo)
@@ -143,6 +145,8 @@ def _cmd_inpaint(args: argparse.Namespace) -> None:
     out = check_output_path(args.output, args.input, args.mask, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
     m = mask.pixels.mean(axis=-1) if mask.is_color else mask.pixels
+    if 0 < m.max() <= 1.0 / (2**mask.bit_depth - 1):
+        m = m / m.max()  # a 0/1 mask (raw values 0 and 1): 1 means observed, as in the API
     result = inpaint(photo.pixels, m, channel_axis=-1 if photo.is_color else None, generator=args.generator)
     photo.pixels = result.image
     write_image(out, photo)
@@ -291,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inpaint", help="fill missing pixels (random drop-outs, text overlays, blocks)", description="Fill the pixels of INPUT that MASK marks as missing, with the GCM propagation and the shipped inpainting Generator.")
     p.add_argument("input", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color)")
-    p.add_argument("--mask", required=True, metavar="MASK", help="image of the same size: 255 (white) where observed, 0 (black) where missing")
+    p.add_argument("--mask", required=True, metavar="MASK", help="image of the same size: white (255, or 1 in a 0/1 mask) where observed, black (0) where missing")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the filled photo")
     p.add_argument("--generator", choices=["cnn", "none"], default="cnn", help="'cnn' (shipped network; default) or 'none' (Corrector only)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
@@ -417,7 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gencor: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("gencor: error: out of memory; try a smaller --kernel-size or a smaller photo", file=sys.stderr)
+        hint = "a smaller --kernel-size or a smaller photo" if getattr(args, "func", None) is _cmd_deblur else "a smaller photo"
+        print(f"gencor: error: out of memory; try {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gencor: interrupted", file=sys.stderr)

@@ -7,8 +7,10 @@ renamed over the target, so a failure never leaves a half-written file.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +100,17 @@ def _read_png(path: Path, max_pixels: int) -> Photo:
 
 
 def _read_tiff(path: Path, max_pixels: int) -> Photo:
+    # tifffile logs what it finds wrong with a damaged file; we report it in one line instead.
+    log = logging.getLogger("tifffile")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    try:
+        return _read_tiff_quietly(path, max_pixels)
+    finally:
+        log.setLevel(level)
+
+
+def _read_tiff_quietly(path: Path, max_pixels: int) -> Photo:
     with tifffile.TiffFile(str(path)) as tif:
         if len(tif.pages) != 1:
             raise ValueError(f"a multi-page TIFF ({len(tif.pages)} pages); gencor reads one image per file: split the pages first")
@@ -279,7 +292,9 @@ def read_kernel(path: str | os.PathLike[str]) -> np.ndarray:
         if not path.is_file():
             raise ValueError(f"no such file: {path}")
         try:
-            return np.load(path, allow_pickle=False)
+            with warnings.catch_warnings():  # a damaged header also makes the parser warn
+                warnings.simplefilter("ignore")
+                return np.load(path, allow_pickle=False)
         except MemoryError:
             raise ValueError(f"cannot read kernel {path}: its header declares more data than fits in memory") from None
         except Exception as exc:  # noqa: BLE001 - a damaged header fails in the tokenizer, the parser, ...
