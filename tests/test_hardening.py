@@ -222,3 +222,18 @@ def test_a_0_1_mask_means_observed_where_1(tmp_path: Path) -> None:
     proc = _cli("inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "out.png"), "--generator", "none")
     assert proc.returncode == 0, proc.stderr
     assert f"{100 * (1 - observed.mean()):.1f}% of the pixels filled" in proc.stdout
+
+
+@pytest.mark.parametrize("compression", ["lzw", "jpeg", "zlib"])
+def test_compressed_tiffs_are_read(tmp_path: Path, compression: str) -> None:
+    gray = (shapes_image(64) * 255).astype(np.uint8)
+    rgb = np.dstack([gray, gray[::-1], gray.T])
+    path = tmp_path / f"{compression}.tif"
+    tifffile.imwrite(path, rgb, compression=compression, photometric="rgb")
+    photo = read_image(path)
+    assert photo.is_color and photo.bit_depth == 8
+    error = np.abs(photo.pixels * 255 - rgb)
+    if compression == "jpeg":  # lossy, with subsampled colour: a few levels on average
+        assert error.mean() < 8
+    else:
+        assert error.max() == 0

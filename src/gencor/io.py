@@ -117,7 +117,8 @@ def _read_tiff_quietly(path: Path, max_pixels: int) -> Photo:
         page = tif.pages[0]
         if page.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
             raise ValueError("a TIFF with inverted gray (MinIsWhite); convert it to MinIsBlack first")
-        if page.photometric not in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB):
+        jpeg_rgb = page.photometric == tifffile.PHOTOMETRIC.YCBCR and page.compression == tifffile.COMPRESSION.JPEG  # decoded to RGB
+        if page.photometric not in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB) and not jpeg_rgb:
             raise ValueError(f"a {page.photometric.name} TIFF; convert it to gray or RGB first")
         _check_pixels(int(page.imagewidth), int(page.imagelength), max_pixels)
         arr = page.asarray()
