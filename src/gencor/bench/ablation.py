@@ -12,24 +12,21 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
+from scipy.io import loadmat
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.io import loadmat  # noqa: E402
-
-from gencor.bench.common import Row, run_pool, write_tables  # noqa: E402
-from gencor.bench.levin import levin_case, summary  # noqa: E402
-from gencor.io import atomic_write  # noqa: E402
-from gencor.kernels.estimate import GENERATORS, estimate_kernel, resize_kernel  # noqa: E402
-from gencor.metrics import image_scores, kernel_similarity  # noqa: E402
-from gencor.operators.boundary import extend_periodic  # noqa: E402
-from gencor.operators.convolution import Convolution  # noqa: E402
-from gencor.operators.gradient import Gradient  # noqa: E402
-from gencor.propagation.fidelity import SplitFidelity  # noqa: E402
-from gencor.propagation.gcm import LpPrior, propagate  # noqa: E402
-from gencor.tasks.deconv import deconvolve  # noqa: E402
+from gencor.bench.common import Row, run_pool, write_tables
+from gencor.bench.levin import levin_case, summary
+from gencor.io import atomic_write
+from gencor.kernels.estimate import GENERATORS, estimate_kernel, resize_kernel
+from gencor.metrics import image_scores, kernel_similarity
+from gencor.operators.boundary import extend_periodic
+from gencor.operators.convolution import Convolution
+from gencor.operators.gradient import Gradient
+from gencor.propagation.fidelity import SplitFidelity
+from gencor.propagation.gcm import LpPrior, propagate
+from gencor.tasks.deconv import deconvolve
 
 #: name -> (generator, corrector)
 VARIANTS: dict[str, tuple[str, bool]] = {"GCM": ("cnn", True), "Corrector only": ("none", True), "Generator only": ("cnn", False)}
@@ -75,7 +72,8 @@ def psi_curves(path: Path, kernel: np.ndarray, *, stages: int = 25, lam: float =
 
 def _stage_figure(rows: list[Row], psi: dict[str, np.ndarray], path: Path) -> None:
     images = sorted({r["image"] for r in rows})
-    fig, axes = plt.subplots(2, len(images) + 1, figsize=(3.0 * (len(images) + 1), 5.4), squeeze=False)
+    fig = Figure(figsize=(3.0 * (len(images) + 1), 5.4))
+    axes = fig.subplots(2, len(images) + 1, squeeze=False)
     for col, image in enumerate(images):
         for r in rows:
             if r["image"] != image:
@@ -99,7 +97,6 @@ def _stage_figure(rows: list[Row], psi: dict[str, np.ndarray], path: Path) -> No
         a.tick_params(labelsize=7)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
 
 
 def _levin_row(job: tuple[Path, int, str]) -> Row:

@@ -19,21 +19,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from skimage.restoration import inpaint_biharmonic
+from tqdm import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: E402
-from skimage.restoration import inpaint_biharmonic  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from gencor.bench.common import Row, markdown_table, mean_row, write_tables  # noqa: E402
-from gencor.io import atomic_write  # noqa: E402
-from gencor.tasks.inpaint import inpaint  # noqa: E402
-from gencor.tasks.sketch import sketch  # noqa: E402
-from gencor.tasks.smooth import l0_objective, smooth  # noqa: E402
+from gencor.bench.common import Row, markdown_table, mean_row, write_tables
+from gencor.io import atomic_write
+from gencor.tasks.inpaint import inpaint
+from gencor.tasks.sketch import sketch
+from gencor.tasks.smooth import l0_objective, smooth
 
 
 def _cv2():  # type: ignore[no-untyped-def]
@@ -53,9 +50,8 @@ def _u8(x: np.ndarray) -> np.ndarray:
     return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
 
 
-def _save_png(path: Path, fig: plt.Figure) -> None:
+def _save_png(path: Path, fig: Figure) -> None:
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=60, format="png"))
-    plt.close(fig)
 
 
 # --- inpainting ----------------------------------------------------------------------------------
@@ -173,7 +169,8 @@ def run_inpaint(data: Path, *, out_dir: Path, seed: int, limit: int | None, quie
 
 def _inpaint_figure(cases: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     cols = max(len(v) for v in cases.values())
-    fig, axes = plt.subplots(len(cases), cols, figsize=(2.4 * cols, 2.6 * len(cases)), squeeze=False)
+    fig = Figure(figsize=(2.4 * cols, 2.6 * len(cases)))
+    axes = fig.subplots(len(cases), cols, squeeze=False)
     for ax_row, (title, panels) in zip(axes, cases.items()):
         for ax, (name, img) in zip(ax_row, panels.items()):
             ax.imshow(np.clip(img, 0, 1))
@@ -238,7 +235,8 @@ def run_smooth(data: Path, *, out_dir: Path, lam: float, quiet: bool) -> list[Ro
     )
     columns = ["image", "size", "psi_gencor", "psi_gencor_4_stages", "psi_opencv", "ratio", "ratio_4_stages", "seconds_gencor", "seconds_gencor_4_stages", "seconds_opencv"]
     md = write_tables(out_dir, "smooth", rows, columns, header)
-    fig, axes = plt.subplots(len(panels), 3, figsize=(9, 3.0 * len(panels)), squeeze=False)
+    fig = Figure(figsize=(9, 3.0 * len(panels)))
+    axes = fig.subplots(len(panels), 3, squeeze=False)
     for ax_row, (name, img, ours, theirs) in zip(axes, panels):
         for ax, (title, im) in zip(ax_row, (("input", img), (f"gencor smooth, lam {lam}", ours), (f"cv2.ximgproc.l0Smooth, lam {lam}", theirs))):
             ax.imshow(np.clip(im, 0, 1))
@@ -259,7 +257,8 @@ def run_sketch(data: Path, *, out_dir: Path, quiet: bool) -> None:
     files = sorted((data / "examples" / "rtv").glob("*.jpg"))[:2] + sorted((data / "test" / "Kodak24").glob("*.png"))[:2]
     if not files:
         raise ValueError(f"no example photos under {data}; point --data at the shared data folder")
-    fig, axes = plt.subplots(len(files), 4, figsize=(12, 3.1 * len(files)), squeeze=False)
+    fig = Figure(figsize=(12, 3.1 * len(files)))
+    axes = fig.subplots(len(files), 4, squeeze=False)
     for ax_row, f in zip(axes, tqdm(files, desc="sketch", disable=quiet)):
         img = _load(f)
         raw = sketch(img, channel_axis=-1, smoothing=None)
