@@ -9,7 +9,7 @@ import torch
 
 from gencor.cli import main
 from gencor.io import Photo, write_image
-from gencor.models.train import TrainConfig, collect_pairs, train
+from gencor.training.deblur import TrainConfig, collect_pairs, train
 
 from conftest import shapes_image
 
@@ -53,7 +53,8 @@ def test_train_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-d
 
 
 def test_quick_inpainter_training(tmp_path: Path) -> None:
-    from gencor.models.inpainter import InpaintTrainConfig, load_inpainter, random_mask, train_inpainter
+    from gencor.models.inpainter import load_inpainter
+    from gencor.training.inpaint import InpaintTrainConfig, random_mask, train_inpainter
 
     data = _photos(tmp_path / "train")
     cfg = InpaintTrainConfig(data=data, out=tmp_path / "inp.pt", quick=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from gencor import __version__
-from gencor.kernels.estimate import GENERATORS
+from gencor.generators import NAMES as GENERATOR_NAMES
 
 
 def _progress_bar(quiet: bool, desc: str):  # type: ignore[no-untyped-def]
@@ -210,10 +210,10 @@ def _cmd_bench_beyond(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from gencor.models.train import TrainConfig, train
+    from gencor.training.deblur import TrainConfig, train
 
     if args.task == "inpaint":
-        from gencor.models.inpainter import InpaintTrainConfig, train_inpainter
+        from gencor.training.inpaint import InpaintTrainConfig, train_inpainter
 
         icfg = InpaintTrainConfig(data=Path(args.data), out=Path(args.out or "gencor_inpainter.pt"), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
         ires = train_inpainter(icfg, resume=args.resume, quiet=args.quiet)
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel-size", type=_kernel_size, default="auto", metavar="N", help="'auto' (default: measured from the photo, blurs up to 75 px) or an odd side of the kernel support in pixels, larger than the longest blur streak")
     p.add_argument("--save-kernel", metavar="K", action="append", default=[], help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum")
     p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale (.png, .svg or .pdf)")
-    p.add_argument("--generator", choices=list(GENERATORS), default="cnn", help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic shrinkage)")
+    p.add_argument("--generator", choices=list(GENERATOR_NAMES), default=GENERATOR_NAMES[0], help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic shrinkage)")
     p.add_argument("--no-corrector", action="store_true", help="drop the monotone Corrector: the Generator-only variant, a naive cascade without guarantee (for comparisons)")
     p.add_argument("--force", action="store_true", help="deblur with the best kernel found even when its confidence is too low to trust (by default such a photo is written unchanged, with a warning)")
     p.add_argument("--report", metavar="JSON", help="also write a JSON report: kernel_size, noise_sigma, confidence, decision, seconds, warnings and the measures behind the confidence")

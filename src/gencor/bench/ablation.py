@@ -19,7 +19,8 @@ from scipy.io import loadmat
 from gencor.bench.common import Row, run_pool, write_tables
 from gencor.bench.levin import levin_case, summary
 from gencor.io import atomic_write
-from gencor.kernels.estimate import GENERATORS, estimate_kernel, resize_kernel
+from gencor.generators import GENERATORS
+from gencor.kernels.estimate import estimate_kernel, resize_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import Convolution

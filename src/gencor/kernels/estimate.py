@@ -82,16 +82,6 @@ def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, it
     return IdentityGenerator()
 
 
-def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator | None:
-    """The trained CNN Generator (imports torch on first use; see :mod:`gencor.models`)."""
-    from gencor.models.generator import cnn_generator as factory
-
-    return factory(prior, gammas, scale, iteration, level)
-
-
-#: Generators selectable by name (``gencor deblur --generator``).
-GENERATORS: dict[str, GeneratorFactory] = {"cnn": cnn_generator, "none": identity_generator, "shrink": shrinkage_generator}
-
 
 def latent_gradients(
     data: SplitFidelity,

@@ -1,4 +1,5 @@
-"""The learned Generator (PyTorch). This package is the only place that imports torch."""
+"""The learned Generators (PyTorch): networks and loading. With :mod:`gencor.training`, the only
+place that imports torch."""
 
 from gencor.models.generator import CNNGenerator, ResidualCNN
 

@@ -29,7 +29,8 @@ import numpy as np
 from scipy import fft, ndimage
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
-from gencor.kernels.estimate import GENERATORS, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
+from gencor.generators import generator_factory
+from gencor.kernels.estimate import KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam
@@ -245,8 +246,7 @@ def _deblur(
     auto = isinstance(kernel_size, str) and kernel_size == AUTO
     if isinstance(kernel_size, str) and not auto:
         raise ValueError(f"kernel size must be an odd integer or 'auto', got {kernel_size!r}")
-    if generator not in GENERATORS:
-        raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
+    factory = generator_factory(generator)
     max_size = check_kernel_size(_largest_size(arr.shape, MAX_AUTO_SIZE), arr.shape) if auto else check_kernel_size(kernel_size, arr.shape)
     gray = luminance(arr) if arr.ndim == 3 else arr
     sigma = estimate_noise(gray)
@@ -254,7 +254,6 @@ def _deblur(
     # A square dilation is a separable running maximum (the 2-D binary dilation took 3 s here).
     valid = ndimage.maximum_filter(clipped.view(np.uint8), size=max_size, mode="constant") == 0 if clipped.any() else None
     warnings: list[str] = []
-    factory = GENERATORS[generator]
     clock.lap("analysis")
 
     window = best_window(gray, max(ESTIMATION_WINDOW, 4 * max_size))

@@ -1,0 +1,1 @@
+"""Training of the shipped networks. Inference never imports this package."""
