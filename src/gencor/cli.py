@@ -138,13 +138,14 @@ def _cmd_deconv(args: argparse.Namespace) -> None:
 
 def _cmd_inpaint(args: argparse.Namespace) -> None:
     from gencor.io import check_format, check_output_path, read_image, write_image
+    from gencor.layout import luminance
     from gencor.tasks.inpaint import inpaint
 
     photo = read_image(args.input, max_pixels=_max_pixels(args))
     mask = read_image(args.mask, max_pixels=_max_pixels(args))
     out = check_output_path(args.output, args.input, args.mask, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
-    m = mask.pixels.mean(axis=-1) if mask.is_color else mask.pixels
+    m = luminance(mask.pixels)
     if 0 < m.max() <= 1.0 / (2**mask.bit_depth - 1):
         m = m / m.max()  # a 0/1 mask (raw values 0 and 1): 1 means observed, as in the API
     result = inpaint(photo.pixels, m, channel_axis=-1 if photo.is_color else None, generator=args.generator)

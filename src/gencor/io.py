@@ -20,6 +20,8 @@ import png
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
+from gencor.layout import luminance
+
 #: Largest photo read by default (pixels): decoding is refused above it, from the header, before
 #: any memory is spent (a few KB of PNG or WebP can declare billions of pixels).
 MAX_PIXELS = 100_000_000
@@ -301,4 +303,4 @@ def read_kernel(path: str | os.PathLike[str]) -> np.ndarray:
         except Exception as exc:  # noqa: BLE001 - a damaged header fails in the tokenizer, the parser, ...
             raise ValueError(f"cannot read kernel {path} ({type(exc).__name__}: {exc})") from None
     photo = read_image(path)
-    return photo.pixels.mean(axis=2) if photo.is_color else photo.pixels
+    return luminance(photo.pixels)

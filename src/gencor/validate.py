@@ -71,6 +71,7 @@ def as_kernel(kernel: object) -> np.ndarray:
         raise ValueError(f"kernel must be a non-empty 2-D array, got shape {k.shape}")
     if not np.all(np.isfinite(k)):
         raise ValueError("kernel contains NaN or infinite values")
-    if np.any(k < 0) or k.sum() <= 0:
+    if np.any(k < 0) or not k.max() > 0:
         raise ValueError("kernel must be non-negative with a positive sum")
+    k = k / k.max()  # first to the peak, so that huge taps cannot overflow the sum
     return k / k.sum()

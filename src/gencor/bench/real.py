@@ -20,7 +20,8 @@ from gencor.assess import kernel_similarity
 from gencor.bench.common import Row, run_pool, write_tables
 from gencor.io import atomic_write, read_image
 from gencor.kernels.size import kernel_extent
-from gencor.tasks.deblur import best_window, deblur, luminance
+from gencor.layout import luminance
+from gencor.tasks.deblur import best_window, deblur
 from gencor.tasks.deconv import deconvolve
 
 COLUMNS = ["photo", "width", "height", "kernel_size", "kernel_extent", "published_extent", "published_similarity", "noise_sigma", "confidence", "decision", "candidate", "seconds"]
@@ -51,7 +52,7 @@ def _kernel_tile(k: np.ndarray | None, label: str) -> Image.Image:
 def contact_sheet(blurred: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, published: np.ndarray | None, caption: str, rejected: np.ndarray | None = None) -> Image.Image:
     """Input and output crops (the most detailed window) side by side, kernels and a caption;
     for a photo returned unchanged, also the best candidate that was not trusted."""
-    gray = luminance(blurred) if blurred.ndim == 3 else blurred
+    gray = luminance(blurred)
     rows, cols = best_window(gray, CROP)
     to8 = lambda a: Image.fromarray(np.uint8(np.round(255 * np.clip(a[rows, cols], 0, 1)))).convert("RGB")  # noqa: E731
     crops = [("input", to8(blurred)), ("output", to8(sharp))]

@@ -30,6 +30,7 @@ from scipy import fft, ndimage
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
 from gencor.generators import generator_factory
+from gencor.layout import from_planes, luminance, to_planes
 from gencor.kernels.estimate import KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.noise import estimate_noise
@@ -119,11 +120,6 @@ class _Clock:
         now = time.perf_counter()
         self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
         self._last = now
-
-
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    """Rec. 601 luma of a channels-last RGB image."""
-    return rgb[..., :3] @ np.array([0.299, 0.587, 0.114])
 
 
 def best_window(gray: np.ndarray, size: int) -> tuple[slice, slice]:
@@ -248,7 +244,7 @@ def _deblur(
         raise ValueError(f"kernel size must be an odd integer or 'auto', got {kernel_size!r}")
     factory = generator_factory(generator)
     max_size = check_kernel_size(_largest_size(arr.shape, MAX_AUTO_SIZE), arr.shape) if auto else check_kernel_size(kernel_size, arr.shape)
-    gray = luminance(arr) if arr.ndim == 3 else arr
+    gray = luminance(arr)
     sigma = estimate_noise(gray)
     clipped = clipped_pixels(arr).any(axis=-1) if arr.ndim == 3 else clipped_pixels(arr)
     # A square dilation is a separable running maximum (the 2-D binary dilation took 3 s here).
@@ -361,8 +357,7 @@ def _finish(
         decision = "unchanged"
         sharp = arr.copy()
         warnings.append(f"no trustworthy kernel found (confidence {conf:.2f} < {TRUST_THRESHOLD}); the photo is returned unchanged (use --force to deblur anyway)")
-    if arr.ndim == 3 and channel_axis is not None:
-        sharp = np.moveaxis(sharp, -1, channel_axis)
+    sharp = from_planes(to_planes(sharp), channel_axis)
     clock.lap("deconvolution")
     report = DeblurReport(
         kernel_size=int(size),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft, ndimage
 
+from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import psf2otf
@@ -229,15 +230,15 @@ def deconvolve(
     k = as_kernel(kernel)
     if max(k.shape) > min(arr.shape[:2]) // 2:
         raise ValueError(f"kernel {k.shape} is too large for a {arr.shape[0]}x{arr.shape[1]} image")
-    gray = arr.mean(axis=2) if arr.ndim == 3 else arr
+    gray = luminance(arr)
     if lam is None:
         lam = default_lam(estimate_noise(gray))
     elif not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam must be a positive number, got {lam}")
-    planes = arr[None] if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
+    planes = to_planes(arr)
     with fft.set_workers(fft_workers()):
-        sharp = np.clip(_by_tiles(planes, k, lam=lam, p=p), 0.0, 1.0)
-    return sharp[0] if arr.ndim == 2 else np.moveaxis(sharp, 0, channel_axis)  # type: ignore[arg-type]
+        sharp = np.clip(_by_tiles(planes.reshape(-1, *planes.shape[-2:]), k, lam=lam, p=p), 0.0, 1.0)
+    return from_planes(sharp.reshape(planes.shape), channel_axis)
 
 
 #: Large photos are deconvolved on square tiles of this side (plus context), one channel at a

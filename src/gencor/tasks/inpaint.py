@@ -19,6 +19,7 @@ from gencor.operators.mask import Mask
 from gencor.operators.wavelet import Wavelet
 from gencor.propagation.fidelity import DataFidelity
 from gencor.propagation.gcm import Generator, IdentityGenerator, WaveletPrior, propagate
+from gencor.layout import from_planes, to_planes
 from gencor.validate import as_image
 
 #: Haar levels of the prior; the image is padded to a multiple of ``2**LEVELS``.
@@ -120,7 +121,7 @@ def inpaint(
         raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
     if stages < 1:
         raise ValueError(f"stages must be at least 1, got {stages}")
-    y = np.moveaxis(arr, -1, 0) if arr.ndim == 3 else arr
+    y = to_planes(arr)
     h, w = observed.shape
     step = 2**LEVELS
     pad = ((0, -h % step), (0, -w % step))
@@ -140,6 +141,5 @@ def inpaint(
         generator=gen,
     )
     x = np.clip(np.where(obs, yp, run.u)[..., :h, :w], 0.0, 1.0)
-    if arr.ndim == 3:
-        x = np.moveaxis(np.moveaxis(x, 0, -1), -1, channel_axis if channel_axis is not None else -1)
+    x = from_planes(x, channel_axis)
     return InpaintResult(image=x, psi=run.psi, accepted=run.accepted)

@@ -20,6 +20,7 @@ from gencor.operators.convolution import Convolution
 from gencor.operators.gradient import Gradient
 from gencor.propagation.fidelity import SplitFidelity
 from gencor.propagation.gcm import LpPrior, ShrinkageGenerator, propagate
+from gencor.layout import from_planes, to_planes
 from gencor.validate import as_image
 
 
@@ -85,7 +86,7 @@ def smooth(
         raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
     if stages < 1:
         raise ValueError(f"stages must be at least 1, got {stages}")
-    y = (np.moveaxis(arr, -1, 0) if arr.ndim == 3 else arr).astype(np.float32)
+    y = to_planes(arr).astype(np.float32)
     h, w = y.shape[-2:]
     # Mirror-pad to sizes the FFT is fast on (a side of 514 = 2 x 257 costs twice as much as 512).
     pad = ((0, 0),) * (y.ndim - 2) + ((0, fft.next_fast_len(h, real=True) - h), (0, fft.next_fast_len(w, real=True) - w))
@@ -104,6 +105,5 @@ def smooth(
             psi.append(run.psi)
             beta *= beta_rate
         x = np.clip(data.with_beta(beta / beta_rate).latent(u), 0.0, 1.0).astype(float)[..., :h, :w]
-    if arr.ndim == 3:
-        x = np.moveaxis(np.moveaxis(x, 0, -1), -1, channel_axis if channel_axis is not None else -1)
+    x = from_planes(x, channel_axis)
     return SmoothResult(image=x, psi=psi)
