@@ -24,6 +24,8 @@ def padded_shape(shape: tuple[int, int], pad: int) -> tuple[int, int]:
 #: Band systems kept factorised: the pipeline extends the same window shape several times (the
 #: candidates' trial deconvolutions, the two check windows).
 CACHED_BANDS = 4
+#: Only bands of at most this many pixels are kept (the 640 px estimation window has about 50 000).
+CACHED_UNKNOWNS = 100_000
 
 
 @functools.lru_cache(maxsize=CACHED_BANDS)
@@ -67,7 +69,10 @@ def extend_periodic(image: np.ndarray, pad: int) -> np.ndarray:
     image = np.asarray(image, dtype=float)
     h, w = image.shape[-2:]
     hp, wp = padded_shape((h, w), pad)
-    lu, band, rhs_links = _band(h, w, hp, wp)
+    # Large bands (tiles of big photos) are not kept: their factors take hundreds of MB. On a
+    # 25-megapixel RGB photo, keeping the last one saved 5 % of the time for 0.5 GB more memory.
+    band_of = _band if hp * wp - h * w <= CACHED_UNKNOWNS else _band.__wrapped__
+    lu, band, rhs_links = band_of(h, w, hp, wp)
     n_unknown = lu.shape[0]
     flat = image.reshape(-1, h, w)
     out = np.zeros((flat.shape[0], hp, wp))

@@ -237,8 +237,9 @@ def deconvolve(
         raise ValueError(f"lam must be a positive number, got {lam}")
     planes = to_planes(arr)
     with fft.set_workers(fft_workers()):
-        sharp = np.clip(_by_tiles(planes.reshape(-1, *planes.shape[-2:]), k, lam=lam, p=p), 0.0, 1.0)
-    return from_planes(sharp.reshape(planes.shape), channel_axis)
+        sharp = _by_tiles(planes.reshape(-1, *planes.shape[-2:]), k, lam=lam, p=p)
+        np.clip(sharp, 0.0, 1.0, out=sharp)
+    return from_planes(sharp.reshape(planes.shape), channel_axis).astype(np.float64, copy=False)
 
 
 #: Large photos are deconvolved on square tiles of this side (plus context), one channel at a
@@ -257,8 +258,8 @@ def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float) -
         return deconvolve_plane(planes, kernel, lam=lam, p=p, clipped=clipped_pixels(planes))
     ramp = max(kernel.shape)
     context = TILE_CONTEXT * ramp
-    out = np.zeros(planes.shape)
-    total = np.zeros((h, w))
+    out = np.zeros(planes.shape, dtype=SOLVE_DTYPE)  # the photo's size: single precision halves it
+    total = np.zeros((h, w), dtype=SOLVE_DTYPE)
     for r0 in range(0, h, FRAME_TILE):
         for c0 in range(0, w, FRAME_TILE):
             blend = (slice(max(r0 - ramp, 0), min(r0 + FRAME_TILE + ramp, h)), slice(max(c0 - ramp, 0), min(c0 + FRAME_TILE + ramp, w)))
@@ -269,4 +270,5 @@ def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float) -
             for c, plane in enumerate(planes):
                 tile = plane[crop]
                 out[c][blend] += weight * deconvolve_plane(tile, kernel, lam=lam, p=p, clipped=clipped_pixels(tile))[inner]
-    return out / total
+    out /= total
+    return out
