@@ -1,14 +1,17 @@
 """The Generators of the deblurring estimator, by name (``gencor deblur --generator``).
 
 The registry sits above the estimator: :func:`gencor.kernels.estimate.estimate_kernel` takes any
-factory and never names a network, and this module imports the networks (and torch) only when the
-``"cnn"`` factory is first used.
+factory and never names a network. Nothing heavy is imported here until a factory is asked for,
+so the command line can list the names without loading the estimator (or torch).
 """
 
 from __future__ import annotations
 
-from gencor.kernels.estimate import GeneratorFactory, identity_generator, shrinkage_generator
-from gencor.propagation.gcm import Generator, LpPrior
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gencor.kernels.estimate import GeneratorFactory
+    from gencor.propagation.gcm import Generator, LpPrior
 
 #: The names, in the order the CLI lists them (the first is the default).
 NAMES = ("cnn", "none", "shrink")
@@ -21,11 +24,11 @@ def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iterati
     return factory(prior, gammas, scale, iteration, level)
 
 
-GENERATORS: dict[str, GeneratorFactory] = {"cnn": cnn_generator, "none": identity_generator, "shrink": shrinkage_generator}
-
-
 def generator_factory(name: str) -> GeneratorFactory:
     """The factory called ``name``; an unknown name is a ``ValueError``."""
-    if name not in GENERATORS:
+    from gencor.kernels.estimate import identity_generator, shrinkage_generator
+
+    factories: dict[str, GeneratorFactory] = {"cnn": cnn_generator, "none": identity_generator, "shrink": shrinkage_generator}
+    if name not in factories:
         raise ValueError(f"unknown generator {name!r}; choose from {', '.join(NAMES)}")
-    return GENERATORS[name]
+    return factories[name]

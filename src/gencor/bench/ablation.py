@@ -19,7 +19,7 @@ from scipy.io import loadmat
 from gencor.bench.common import Row, run_pool, write_tables
 from gencor.bench.levin import levin_case, summary
 from gencor.io import atomic_write
-from gencor.generators import GENERATORS
+from gencor.generators import generator_factory
 from gencor.kernels.estimate import estimate_kernel, resize_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.operators.boundary import extend_periodic
@@ -42,7 +42,7 @@ def stage_curves(job: tuple[Path, int, str]) -> Row:
     data = loadmat(path)
     x, y, k_true = data["x"], data["y"], data["f"][::-1, ::-1]
     gen, corr = VARIANTS[variant]
-    est = estimate_kernel(y, kernel_size, generator=GENERATORS[gen], corrector=corr)
+    est = estimate_kernel(y, kernel_size, generator=generator_factory(gen), corrector=corr)
     sims, psnrs = [], []
     for rec in est.scales:
         for k in rec.iterates:
@@ -65,7 +65,7 @@ def psi_curves(path: Path, kernel: np.ndarray, *, stages: int = 25, lam: float =
     u0 = prior.prox(g, 1.0 / beta)
     out = {}
     for name, (gen, corr) in VARIANTS.items():
-        factory = GENERATORS[gen]
+        factory = generator_factory(gen)
         generator = factory(prior, gammas, 0, 0, 0)
         out[name] = propagate(data, prior, u0, gammas=gammas, generator=generator, corrector=corr).psi
     return out

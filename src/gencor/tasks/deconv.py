@@ -46,6 +46,9 @@ LIGHT_REACH = 4
 TILE_BLOCK = 64
 TILE_SHARE = 0.5
 
+#: Rows and columns of a rectangle of the frame.
+Region = tuple[slice, slice]
+
 
 def deconvolve_plane(
     y: np.ndarray,
@@ -76,16 +79,24 @@ def deconvolve_plane(
     x = _hqs(y, kernel, clipped=None, **args)
     ramp = max(kernel.shape)
     context = max(LIGHT_REACH * ramp, TILE_BLOCK)
-    for rows, cols in tiles:
-        outer = (slice(max(rows.start - context, 0), min(rows.stop + context, h)), slice(max(cols.start - context, 0), min(cols.stop + context, w)))
-        solved = _hqs(y[..., outer[0], outer[1]], kernel, clipped=clipped[..., outer[0], outer[1]], **args)
-        inner = (slice(rows.start - outer[0].start, rows.stop - outer[0].start), slice(cols.start - outer[1].start, cols.stop - outer[1].start))
-        blend = _feather((rows, cols), (h, w), ramp)
-        x[..., rows, cols] += blend * (solved[..., inner[0], inner[1]] - x[..., rows, cols])
+    for tile in tiles:
+        outer = _grow(tile, context, (h, w))
+        solved = _hqs(y[(..., *outer)], kernel, clipped=clipped[(..., *outer)], **args)
+        x[(..., *tile)] += _feather(tile, (h, w), ramp) * (solved[(..., *_within(tile, outer))] - x[(..., *tile)])
     return x
 
 
-def _light_tiles(clipped: np.ndarray, size: int) -> list[tuple[slice, slice]]:
+def _grow(region: Region, margin: int, frame: tuple[int, int]) -> Region:
+    """``region`` grown by ``margin`` on every side, within the frame."""
+    return tuple(slice(max(sl.start - margin, 0), min(sl.stop + margin, n)) for sl, n in zip(region, frame, strict=True))  # type: ignore[return-value]
+
+
+def _within(region: Region, outer: Region) -> Region:
+    """``region`` in the coordinates of the crop ``outer`` that contains it."""
+    return tuple(slice(sl.start - o.start, sl.stop - o.start) for sl, o in zip(region, outer, strict=True))  # type: ignore[return-value]
+
+
+def _light_tiles(clipped: np.ndarray, size: int) -> list[Region]:
     """Bounding boxes (on a grid of :data:`TILE_BLOCK` px) of the regions within
     :data:`LIGHT_REACH` kernel sizes of a clipped pixel."""
     h, w = clipped.shape
@@ -101,7 +112,7 @@ def _light_tiles(clipped: np.ndarray, size: int) -> list[tuple[slice, slice]]:
     ]
 
 
-def _feather(tile: tuple[slice, slice], frame: tuple[int, int], ramp: int) -> np.ndarray:
+def _feather(tile: Region, frame: tuple[int, int], ramp: int) -> np.ndarray:
     """Weight 1 inside ``tile``, falling linearly to 0 over ``ramp`` px towards each edge that is
     not the frame's own edge."""
     weights = []
@@ -262,9 +273,9 @@ def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float) -
     total = np.zeros((h, w), dtype=SOLVE_DTYPE)
     for r0 in range(0, h, FRAME_TILE):
         for c0 in range(0, w, FRAME_TILE):
-            blend = (slice(max(r0 - ramp, 0), min(r0 + FRAME_TILE + ramp, h)), slice(max(c0 - ramp, 0), min(c0 + FRAME_TILE + ramp, w)))
-            crop = (slice(max(blend[0].start - context, 0), min(blend[0].stop + context, h)), slice(max(blend[1].start - context, 0), min(blend[1].stop + context, w)))
-            inner = (slice(blend[0].start - crop[0].start, blend[0].stop - crop[0].start), slice(blend[1].start - crop[1].start, blend[1].stop - crop[1].start))
+            blend = _grow((slice(r0, min(r0 + FRAME_TILE, h)), slice(c0, min(c0 + FRAME_TILE, w))), ramp, (h, w))
+            crop = _grow(blend, context, (h, w))
+            inner = _within(blend, crop)
             weight = _feather(blend, (h, w), 2 * ramp)
             total[blend] += weight
             for c, plane in enumerate(planes):
