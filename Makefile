@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test lint install clean
 
 $(BIN)/gencor: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,8 +22,14 @@ demo: install
 		--plot out/astronaut_convergence.png --report out/astronaut_report.json
 	@echo "results in out/: astronaut_deblurred.png, astronaut_kernel.png/.npy, astronaut_convergence.png, astronaut_report.json"
 
-test: install
+test: lint
 	$(BIN)/python -m pytest
+
+# Style, import order and types (the settings are in pyproject.toml).
+lint: install
+	$(BIN)/ruff check --quiet
+	$(BIN)/ruff format --check --quiet
+	$(BIN)/mypy
 
 clean:
 	rm -rf out $(VENV)

@@ -53,8 +53,16 @@ def main() -> None:
     kernel = Image.open(tmp / "kernel.png").convert("RGB").resize((KERNEL_PREVIEW, KERNEL_PREVIEW), Image.Resampling.NEAREST)
     kernel.save(tmp / "kernel_big.png")
     true = np.load(DATA / "astronaut_kernel.npy")
-    Image.fromarray(np.round(255 * true / true.max()).astype(np.uint8)).resize((KERNEL_PREVIEW, KERNEL_PREVIEW), Image.Resampling.NEAREST).save(tmp / "true_big.png")
-    side_by_side((DATA / "astronaut_blurred.jpg", "blurred (JPEG)"), (tmp / "deblurred.png", "gencor deblur"), (sharp, "sharp (reference)"), out=OUT / "deblur.png", box=FACE)
+    Image.fromarray(np.round(255 * true / true.max()).astype(np.uint8)).resize((KERNEL_PREVIEW, KERNEL_PREVIEW), Image.Resampling.NEAREST).save(
+        tmp / "true_big.png"
+    )
+    side_by_side(
+        (DATA / "astronaut_blurred.jpg", "blurred (JPEG)"),
+        (tmp / "deblurred.png", "gencor deblur"),
+        (sharp, "sharp (reference)"),
+        out=OUT / "deblur.png",
+        box=FACE,
+    )
     side_by_side((tmp / "kernel_big.png", "estimated kernel"), (tmp / "true_big.png", "true kernel"), out=OUT / "deblur_kernel.png")
     # Inpainting: a text overlay
     img = Image.open(sharp).convert("RGB")

@@ -8,10 +8,9 @@ import numpy as np
 from scipy.io import savemat
 from scipy.signal import correlate2d
 
+from conftest import shapes_image
 from gencor.bench.levin import run_levin
 from gencor.kernels import random_motion_kernel
-
-from conftest import shapes_image
 
 
 def _levin_set(data: Path, n: int = 2) -> Path:
@@ -81,7 +80,9 @@ def _beyond_data(root: Path) -> Path:
 
 
 def test_beyond_benches_write_tables_and_figures(tmp_path: Path) -> None:
-    from gencor.bench.beyond import run_inpaint, run_sketch, run_smooth
+    from gencor.bench.inpaint import run_inpaint
+    from gencor.bench.sketch import run_sketch
+    from gencor.bench.smooth import run_smooth
 
     data = _beyond_data(tmp_path / "data")
     out = tmp_path / "out"

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 from scipy.signal import fftconvolve
 
+from conftest import shapes_image
 from gencor.kernels import random_motion_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.tasks.deblur import deblur
 from gencor.tasks.deconv import deconvolve
-
-from conftest import shapes_image
 
 
 def _blur(x: np.ndarray, k: np.ndarray, rng: np.random.Generator, sigma: float = 0.002) -> np.ndarray:
@@ -43,7 +42,7 @@ def test_color_deblur_keeps_layout() -> None:
     y = np.stack([_blur(c, k, rng) for c in x], axis=0)
     result = deblur(np.clip(y, 0, 1), kernel_size=9, channel_axis=0)
     assert result.image.shape == x.shape
-    assert 0 <= result.image.min() and result.image.max() <= 1
+    assert result.image.min() >= 0 and result.image.max() <= 1
 
 
 def test_non_blind_deconvolution_sharpens() -> None:

@@ -21,10 +21,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from conftest import shapes_image
 from gencor.io import Photo, read_image, read_kernel, write_image
 from gencor.validate import as_image, as_kernel
-
-from conftest import shapes_image
 
 #: Pixel limit of the fuzzed reads: a mutated header may declare a huge image.
 FUZZ_MAX_PIXELS = 1_000_000
@@ -100,13 +99,13 @@ def test_mutated_files_give_an_image_or_one_error(tmp_path: Path, request: pytes
     names = sorted(seeds)
     for i in range(cases):
         name = names[i % len(names)]
-        path = tmp_path / f"case{name[name.index('.'):]}"
+        path = tmp_path / f"case{name[name.index('.') :]}"
         path.write_bytes(_mutate(seeds[name], rng))
         try:
             _check_read(path)
         except AssertionError:
             raise
-        except Exception as exc:  # noqa: BLE001 - this is what the test looks for
+        except Exception as exc:
             keep = tmp_path.parent / f"fuzz_failure_{i}{path.suffix}"
             keep.write_bytes(path.read_bytes())
             pytest.fail(f"case {i} ({name}): {type(exc).__name__}: {exc} (file kept at {keep})")
@@ -119,7 +118,7 @@ def test_mutated_files_through_the_command(tmp_path: Path) -> None:
     names = [n for n in sorted(seeds) if not n.endswith(".npy")]
     for i in range(CLI_CASES):
         name = names[i % len(names)]
-        src = tmp_path / f"in{i}{name[name.index('.'):]}"
+        src = tmp_path / f"in{i}{name[name.index('.') :]}"
         src.write_bytes(_mutate(seeds[name], rng))
         out = tmp_path / f"out{i}.png"
         proc = subprocess.run([sys.executable, "-m", "gencor", "smooth", str(src), "-o", str(out), "--quiet"], capture_output=True, text=True, timeout=120)

@@ -18,9 +18,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from gencor.io import Photo, read_image, read_kernel, write_image
-
 from conftest import shapes_image
+from gencor.io import Photo, read_image, read_kernel, write_image
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -150,7 +149,9 @@ def test_unwritable_folder_is_refused_before_the_work(tmp_path: Path) -> None:
 def test_termination_signals_clean_up(tmp_path: Path, sig: int) -> None:
     rng = np.random.default_rng(0)
     Image.fromarray((rng.uniform(size=(400, 400)) * 255).astype(np.uint8)).save(tmp_path / "in.png")
-    proc = subprocess.Popen([sys.executable, "-m", "gencor", "deblur", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--quiet"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gencor", "deblur", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--quiet"], stderr=subprocess.PIPE, text=True
+    )
     time.sleep(4.0)  # past the imports, inside the estimation
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)

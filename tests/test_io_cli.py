@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 from scipy.signal import fftconvolve
 
+from conftest import shapes_image
 from gencor.cli import main
 from gencor.io import Photo, read_image, read_kernel, write_image
 from gencor.kernels import random_motion_kernel
-
-from conftest import shapes_image
 
 
 def _blurred(n: int = 96) -> np.ndarray:
@@ -56,7 +55,23 @@ def test_cli_deblur_keeps_mode_depth_and_alpha(tmp_path: Path) -> None:
     src = tmp_path / "in.png"
     write_image(src, Photo(np.dstack([y, y, y]), alpha, 16))
     out = tmp_path / "out.png"
-    code = main(["deblur", str(src), "-o", str(out), "--kernel-size", "9", "--save-kernel", str(tmp_path / "k.npy"), "--save-kernel", str(tmp_path / "k.png"), "--plot", str(tmp_path / "psi.png"), "--quiet"])
+    code = main(
+        [
+            "deblur",
+            str(src),
+            "-o",
+            str(out),
+            "--kernel-size",
+            "9",
+            "--save-kernel",
+            str(tmp_path / "k.npy"),
+            "--save-kernel",
+            str(tmp_path / "k.png"),
+            "--plot",
+            str(tmp_path / "psi.png"),
+            "--quiet",
+        ]
+    )
     assert code == 0
     res = read_image(out)
     assert res.bit_depth == 16 and res.is_color and res.pixels.shape == (96, 96, 3)
@@ -78,7 +93,23 @@ def test_cli_deblur_ablation_variants(tmp_path: Path) -> None:
     write_image(src, Photo(_blurred(), None, 8))
     kernels = {}
     for name, extra in (("gcm", []), ("conly", ["--generator", "none"]), ("gonly", ["--no-corrector"])):
-        assert main(["deblur", str(src), "-o", str(tmp_path / f"{name}.png"), "--kernel-size", "9", "--save-kernel", str(tmp_path / f"{name}.npy"), "--quiet", *extra]) == 0
+        assert (
+            main(
+                [
+                    "deblur",
+                    str(src),
+                    "-o",
+                    str(tmp_path / f"{name}.png"),
+                    "--kernel-size",
+                    "9",
+                    "--save-kernel",
+                    str(tmp_path / f"{name}.npy"),
+                    "--quiet",
+                    *extra,
+                ]
+            )
+            == 0
+        )
         kernels[name] = np.load(tmp_path / f"{name}.npy")
     assert not np.allclose(kernels["gonly"], kernels["conly"])
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from gencor.kernels import center_kernel, clean_kernel, kernel_step, random_motion_kernel
+from conftest import shapes_image
+from gencor.kernels import (
+    center_kernel,
+    clean_kernel,
+    kernel_step,
+    random_motion_kernel,
+)
 from gencor.kernels.estimate import pyramid_sizes
 from gencor.metrics import kernel_similarity
 from gencor.operators import Convolution, Gradient
-
-from conftest import shapes_image
 
 
 def test_kernel_step_recovers_kernel_from_sharp_gradients(rng: np.random.Generator) -> None:
@@ -61,4 +67,4 @@ def test_pyramid_goes_coarse_to_fine() -> None:
     levels = pyramid_sizes(31)
     assert levels[-1] == (1.0, 31)
     assert levels[0][1] <= 5
-    assert all(a[0] < b[0] for a, b in zip(levels, levels[1:]))
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(levels))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from gencor.metrics import align_upto_shift, image_scores, kernel_similarity
-
 from conftest import shapes_image
+from gencor.metrics import align_upto_shift, image_scores, kernel_similarity
 
 
 def test_alignment_undoes_integer_and_subpixel_shifts() -> None:

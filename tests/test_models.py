@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import shapes_image
 from gencor.kernels import random_motion_kernel
 from gencor.models import CNNGenerator, ResidualCNN
 from gencor.models.generator import CNN_ITERATIONS, CNN_LEVELS, cnn_generator, load_nets, shipped_generator
 from gencor.operators import Convolution, Gradient
 from gencor.propagation import LpPrior, ShrinkageGenerator, SplitFidelity, propagate
-
-from conftest import shapes_image
 
 
 def test_network_keeps_size_and_is_residual() -> None:

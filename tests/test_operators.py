@@ -118,6 +118,7 @@ def test_split_fidelity_gradient_warm_start_and_lipschitz(rng: np.random.Generat
         r1 = np.fft.irfft2(np.fft.rfft2(img) * data.k_otf, s=shape) - y
         r2 = g.forward(img) - u
         return 0.5 * np.vdot(r1, r1) + 0.35 * np.vdot(r2, r2)
+
     assert inner(x) == pytest.approx(f0, rel=1e-9) and inner(other) > f0
     # warm start: stationarity of f(u) + gamma/2 ||u - a||^2
     a = rng.normal(size=(2, *shape))
@@ -125,7 +126,7 @@ def test_split_fidelity_gradient_warm_start_and_lipschitz(rng: np.random.Generat
     assert np.abs(data.grad(w) + 0.4 * (w - a)).max() < 1e-9
     # L = beta bounds the curvature
     d /= np.linalg.norm(d)
-    curvature = (data.value(u + d) - 2 * f0 + data.value(u - d))
+    curvature = data.value(u + d) - 2 * f0 + data.value(u - d)
     assert curvature <= data.lipschitz * (1 + 1e-9)
 
 

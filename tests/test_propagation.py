@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import shapes_image
 from gencor.kernels import random_motion_kernel
 from gencor.operators import Convolution, Gradient, Mask
 from gencor.propagation import DataFidelity, IdentityGenerator, LpPrior, ShrinkageGenerator, propagate
-
-from conftest import shapes_image
 
 
 class AdversarialGenerator:

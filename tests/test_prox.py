@@ -22,9 +22,9 @@ def _brute(v: float, tau: float, p: float) -> float:
 def test_prox_lp_matches_brute_force(p: float, tau: float) -> None:
     vs = np.linspace(-3, 3, 61) + 0.013
     ours = prox_lp(vs, tau, p)
-    for v, x in zip(vs, ours):
+    for v, x in zip(vs, ours, strict=True):
         ref = _brute(v, tau, p)
-        cost = lambda z: 0.5 * (z - v) ** 2 + tau * ((z != 0) if p == 0 else abs(z) ** p)  # noqa: E731
+        cost = lambda z, v=v: 0.5 * (z - v) ** 2 + tau * ((z != 0) if p == 0 else abs(z) ** p)  # noqa: E731
         # Same minimiser, or (at a tie) the same cost.
         assert abs(x - ref) < 1e-3 or abs(cost(x) - cost(ref)) < 1e-6
 
@@ -55,7 +55,7 @@ def test_project_simplex(rng: np.random.Generator) -> None:
         z = project_simplex(k)
         assert z.min() >= 0 and z.sum() == pytest.approx(1.0)
         ref = minimize(
-            lambda q: 0.5 * np.sum((q - k.ravel()) ** 2),
+            lambda q, k=k: 0.5 * np.sum((q - k.ravel()) ** 2),
             np.full(k.size, 1 / k.size),
             constraints=[{"type": "eq", "fun": lambda q: q.sum() - 1}],
             bounds=[(0, None)] * k.size,

@@ -11,13 +11,12 @@ import pytest
 from PIL import Image
 from scipy.signal import fftconvolve
 
+from conftest import shapes_image
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, ringing, spread
 from gencor.kernels.estimate import estimate_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.tasks.deblur import deblur, score_kernel
 from gencor.tasks.deconv import deconvolve_plane
-
-from conftest import shapes_image
 
 REPORT_KEYS = {"kernel_size": int, "noise_sigma": float, "confidence": float, "decision": str, "seconds": float, "warnings": list}
 
@@ -63,7 +62,7 @@ def test_auto_size_follows_the_blur_length(length: int) -> None:
 
 def test_confident_on_a_clean_synthetic_blur() -> None:
     k = _line_kernel(11, 0.3)
-    x, y = _blurred(200, k, seed=3)
+    _, y = _blurred(200, k, seed=3)
     result = deblur(y, generator="none")
     assert result.report.decision in ("deblurred", "conservative")
     assert result.confidence >= TRUST_THRESHOLD

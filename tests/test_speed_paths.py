@@ -8,11 +8,10 @@ import pytest
 from scipy.signal import fftconvolve
 
 import gencor.tasks.deconv as deconv
-from gencor.propagation.gcm import LpPrior, propagate
-from gencor.propagation.fidelity import SplitFidelity
-from gencor.operators.convolution import Convolution
-
 from conftest import shapes_image
+from gencor.operators.convolution import Convolution
+from gencor.propagation.fidelity import SplitFidelity
+from gencor.propagation.gcm import LpPrior, propagate
 
 
 def _blur(scene: np.ndarray, k: np.ndarray, sigma: float, seed: int) -> np.ndarray:

@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from conftest import shapes_image
 from gencor.cli import main
 from gencor.io import Photo, write_image
 from gencor.training.deblur import TrainConfig, collect_pairs, train
-
-from conftest import shapes_image
 
 
 def _photos(folder: Path, n: int = 6) -> Path:

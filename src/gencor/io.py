@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import png
 import tifffile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from gencor.layout import luminance
 
@@ -76,7 +76,9 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise ValueError(f"the header gives an empty image ({width}x{height})")
     if width * height > max_pixels:
-        raise ValueError(f"{width}x{height} is {width * height / 1e6:.0f} megapixels, above the limit of {max_pixels / 1e6:.0f} (raise it with --max-megapixels)")
+        raise ValueError(
+            f"{width}x{height} is {width * height / 1e6:.0f} megapixels, above the limit of {max_pixels / 1e6:.0f} (raise it with --max-megapixels)"
+        )
 
 
 def _read_png(path: Path, max_pixels: int) -> Photo:
@@ -116,12 +118,12 @@ def _read_tiff_quietly(path: Path, max_pixels: int) -> Photo:
     with tifffile.TiffFile(str(path)) as tif:
         if len(tif.pages) != 1:
             raise ValueError(f"a multi-page TIFF ({len(tif.pages)} pages); gencor reads one image per file: split the pages first")
-        page = tif.pages[0]
+        page = tif.pages.first  # always a full page (later ones may be reduced frames)
         if page.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
             raise ValueError("a TIFF with inverted gray (MinIsWhite); convert it to MinIsBlack first")
         jpeg_rgb = page.photometric == tifffile.PHOTOMETRIC.YCBCR and page.compression == tifffile.COMPRESSION.JPEG  # decoded to RGB
         if page.photometric not in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB) and not jpeg_rgb:
-            raise ValueError(f"a {page.photometric.name} TIFF; convert it to gray or RGB first")
+            raise ValueError(f"a {tifffile.PHOTOMETRIC(page.photometric).name} TIFF; convert it to gray or RGB first")
         _check_pixels(int(page.imagewidth), int(page.imagelength), max_pixels)
         arr = page.asarray()
     if arr.ndim == 3 and arr.shape[0] in (1, 2, 3, 4) and arr.shape[2] not in (1, 2, 3, 4):
@@ -142,8 +144,9 @@ def _read_pillow(path: Path, max_pixels: int) -> Photo:
         Image.MAX_IMAGE_PIXELS = limit
     with im:
         _check_pixels(*im.size, max_pixels)
-        if getattr(im, "n_frames", 1) > 1:
-            raise ValueError(f"an animation or stack of {im.n_frames} frames; gencor reads one image per file")
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            raise ValueError(f"an animation or stack of {frames} frames; gencor reads one image per file")
         if im.mode not in PILLOW_MODES:
             raise ValueError(REFUSED_MODES.get(im.mode, f"an image in mode {im.mode}; convert it to RGB or gray first"))
         if "transparency" in im.info:
@@ -172,7 +175,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
         raise ValueError(f"cannot read {path} as an image: {exc}") from None
     except MemoryError:
         raise ValueError(f"cannot read {path}: not enough memory to decode it") from None
-    except Exception as exc:  # noqa: BLE001 - decoders raise anything on a damaged file (zlib, struct, ZeroDivision...)
+    except Exception as exc:
         raise ValueError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
 
 
@@ -202,7 +205,7 @@ def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike
 TEMP_STEM = 64
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
     # The temporary name must stay within the file system's 255 bytes however long the target's is.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem[:TEMP_STEM]}.", suffix=path.suffix[:TEMP_STEM], dir=path.parent)
@@ -300,7 +303,7 @@ def read_kernel(path: str | os.PathLike[str]) -> np.ndarray:
                 return np.load(path, allow_pickle=False)
         except MemoryError:
             raise ValueError(f"cannot read kernel {path}: its header declares more data than fits in memory") from None
-        except Exception as exc:  # noqa: BLE001 - a damaged header fails in the tokenizer, the parser, ...
+        except Exception as exc:
             raise ValueError(f"cannot read kernel {path} ({type(exc).__name__}: {exc})") from None
     photo = read_image(path)
     return luminance(photo.pixels)

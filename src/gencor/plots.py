@@ -30,7 +30,7 @@ def convergence_plot(estimate: KernelEstimate, path: Path) -> None:
     n = len(estimate.scales)
     fig = Figure(figsize=(2.6 * n, 2.8))
     axes = fig.subplots(1, n, squeeze=False, sharey=True)
-    for ax, rec in zip(axes[0], estimate.scales):
+    for ax, rec in zip(axes[0], estimate.scales, strict=True):
         offset = 0
         for run in rec.psi:
             ax.plot(np.arange(offset, offset + len(run)), run / run[0], "-", lw=0.8, color="tab:blue")

@@ -12,14 +12,14 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
-from matplotlib.figure import Figure
 import numpy as np
+from matplotlib.figure import Figure
 from scipy.io import loadmat
 
 from gencor.bench.common import Row, run_pool, write_tables
 from gencor.bench.levin import levin_case, summary
-from gencor.io import atomic_write
 from gencor.generators import generator_factory
+from gencor.io import atomic_write
 from gencor.kernels.estimate import estimate_kernel, resize_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.operators.boundary import extend_periodic

@@ -135,7 +135,9 @@ def run_calibrate(*, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet:
     lines = []
     for t in (0.5, 0.6, 0.7, 0.8):
         kept = np.array([gains[j] if conf[j] >= t else 0.0 for j in (max(ii, key=lambda i: conf[i]) for ii in by_case.values())])
-        lines.append(f"| {t:.1f} | {np.mean(kept):.2f} | {int(np.sum(kept > 0.25))} | {int(np.sum(kept < -0.1))} | {kept.min():.2f} | {int(np.sum(kept == 0))} |")
+        lines.append(
+            f"| {t:.1f} | {np.mean(kept):.2f} | {int(np.sum(kept > 0.25))} | {int(np.sum(kept < -0.1))} | {kept.min():.2f} | {int(np.sum(kept == 0))} |"
+        )
     header = (
         f"# Confidence calibration\n\n`gencor bench calibrate --seed {seed} --per-photo {per_photo}` on {platform.machine()}: "
         f"{len(cases)} synthetic cases (scikit-image photos, 320x320 random crops, shake up to {max(MAX_KERNELS)} px, "
@@ -144,8 +146,7 @@ def run_calibrate(*, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet:
         f" (label: similarity >= {REAL_GOOD_SIMILARITY}); {int(y.sum())} good of {len(y)}.\n\n"
         "Fitted model (paste into `gencor/assess.py`):\n\n"
         f"    FEATURES = {FEATURES}\n    WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})\n    BIAS = {b:.3f}\n\n"
-        f"| threshold | mean gain (dB) | improved by > 0.25 dB | worse by > 0.1 dB | worst (dB) | unchanged |\n|---|---|---|---|---|---|\n"
-        + "\n".join(lines)
+        f"| threshold | mean gain (dB) | improved by > 0.25 dB | worse by > 0.1 dB | worst (dB) | unchanged |\n|---|---|---|---|---|---|\n" + "\n".join(lines)
     )
     print(write_tables(out_dir, "calibration", rows, [*COLUMNS, "confidence"], header))
     return w, b

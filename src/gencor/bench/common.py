@@ -1,4 +1,5 @@
-"""What the benchmarks share: timing and peak memory per image, a process pool, and the tables."""
+"""What the benchmarks share: timing and peak memory per image, a process pool, the tables, and
+the loaders and OpenCV access of the benches of the tasks beyond deblurring."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
@@ -20,6 +23,35 @@ from gencor.io import atomic_write
 from gencor.threads import THREADS_ENV
 
 Row = dict[str, Any]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+#: Resolution of the figures of the benches beyond deblurring (they show many small panels).
+FIGURE_DPI = 60
+
+
+def opencv() -> Any:
+    """The ``cv2`` module, which only the comparisons need (the ``bench`` extra)."""
+    try:
+        import cv2
+    except ImportError:
+        raise ValueError("this benchmark compares against OpenCV: pip install 'gencor[bench]' (opencv-contrib-python-headless)") from None
+    return cv2
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """An 8-bit photo as RGB floats in [0, 1]."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=float) / 255.0
+
+
+def to_u8(x: np.ndarray) -> np.ndarray:
+    """Floats in [0, 1] as the 8-bit array OpenCV expects."""
+    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def save_figure(path: Path, fig: Figure, *, dpi: int = FIGURE_DPI) -> None:
+    """Write ``fig`` as PNG, atomically."""
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
 
 
 def measured(func: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -43,12 +75,12 @@ def _single_threaded() -> None:
     threadpool_limits(1)
 
 
-def run_pool(work: Callable[[Any], Row], items: Sequence[Any], *, jobs: int, quiet: bool, desc: str) -> list[Row]:
+def run_pool(work: Callable[[Item], Result], items: Sequence[Item], *, jobs: int, quiet: bool, desc: str) -> list[Result]:
     """Map ``work`` over ``items`` in ``jobs`` processes, with a progress bar; keeps the order."""
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
     with ProcessPoolExecutor(max_workers=jobs, initializer=_single_threaded) as pool:
-        results: Iterable[Row] = pool.map(work, items)
+        results: Iterable[Result] = pool.map(work, items)
         return list(tqdm(results, total=len(items), desc=desc, disable=quiet))
 
 

@@ -14,12 +14,25 @@ from scipy.io import loadmat
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
 from gencor.metrics import image_scores, kernel_similarity
+from gencor.noise import estimate_noise
 from gencor.plots import cdf_plot
 from gencor.tasks.deblur import deblur
-from gencor.noise import estimate_noise
 from gencor.tasks.deconv import deconvolve, default_lam
 
-COLUMNS = ["image", "kernel_size", "decision", "confidence", "psnr", "ssim", "error_ratio", "kernel_similarity", "seconds", "peak_mib", "psnr_true_kernel", "ssim_true_kernel"]
+COLUMNS = [
+    "image",
+    "kernel_size",
+    "decision",
+    "confidence",
+    "psnr",
+    "ssim",
+    "error_ratio",
+    "kernel_similarity",
+    "seconds",
+    "peak_mib",
+    "psnr_true_kernel",
+    "ssim_true_kernel",
+]
 
 
 def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True) -> Row:
@@ -86,8 +99,7 @@ def run_levin(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: int, l
         "PSNR/SSIM after the best shift (±10 px, quarter-pixel refinement) with a 15 px border crop. "
         "Error ratio = SSD with the estimated kernel / SSD with the true kernel, same deconvolution. "
         "Seconds = kernel estimation + final deconvolution of one image in one worker (the network is "
-        "loaded once per worker before timing).\n\n"
-        + " | ".join(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}" for k, v in s.items())
+        "loaded once per worker before timing).\n\n" + " | ".join(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}" for k, v in s.items())
     )
     true_row = {
         "image": "true kernel (mean)",
@@ -96,7 +108,7 @@ def run_levin(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: int, l
         "error_ratio": 1.0,
         "kernel_similarity": 1.0,
     }
-    table = rows + [mean_row(rows, COLUMNS, "image"), true_row]
+    table = [*rows, mean_row(rows, COLUMNS, "image"), true_row]
     stem = f"levin_{kernel_size}"
     md = write_tables(out_dir, stem, table, COLUMNS, header)
     cdf_plot({"gencor": np.array([r["error_ratio"] for r in rows])}, out_dir / f"{stem}_er_cdf.png", title=f"Levin et al. 2009, kernel size {kernel_size}")

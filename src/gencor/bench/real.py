@@ -24,7 +24,20 @@ from gencor.layout import luminance
 from gencor.tasks.deblur import best_window, deblur
 from gencor.tasks.deconv import deconvolve
 
-COLUMNS = ["photo", "width", "height", "kernel_size", "kernel_extent", "published_extent", "published_similarity", "noise_sigma", "confidence", "decision", "candidate", "seconds"]
+COLUMNS = [
+    "photo",
+    "width",
+    "height",
+    "kernel_size",
+    "kernel_extent",
+    "published_extent",
+    "published_similarity",
+    "noise_sigma",
+    "confidence",
+    "decision",
+    "candidate",
+    "seconds",
+]
 #: Side of the crops shown on a contact sheet, and the zoom of the kernel previews.
 CROP = 360
 KERNEL_VIEW = 160
@@ -43,13 +56,15 @@ def _published(folder: Path, stem: str) -> np.ndarray | None:
 def _kernel_tile(k: np.ndarray | None, label: str) -> Image.Image:
     tile = Image.new("RGB", (KERNEL_VIEW, KERNEL_VIEW + 16), "black")
     if k is not None:
-        img = Image.fromarray(np.uint8(255 * k / k.max())).resize((KERNEL_VIEW, KERNEL_VIEW), Image.NEAREST)
+        img = Image.fromarray(np.uint8(255 * k / k.max())).resize((KERNEL_VIEW, KERNEL_VIEW), Image.Resampling.NEAREST)
         tile.paste(img.convert("RGB"), (0, 16))
     ImageDraw.Draw(tile).text((4, 2), label, fill="white")
     return tile
 
 
-def contact_sheet(blurred: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, published: np.ndarray | None, caption: str, rejected: np.ndarray | None = None) -> Image.Image:
+def contact_sheet(
+    blurred: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, published: np.ndarray | None, caption: str, rejected: np.ndarray | None = None
+) -> Image.Image:
     """Input and output crops (the most detailed window) side by side, kernels and a caption;
     for a photo returned unchanged, also the best candidate that was not trusted."""
     gray = luminance(blurred)

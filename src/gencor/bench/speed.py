@@ -165,9 +165,7 @@ def run_speed(*, data: Path, out_dir: Path, repeats: int = REPEATS, quiet: bool 
         f"{BEGIN}\n`gencor bench speed` on {platform.machine()} ({os.cpu_count()} cores), {time.strftime('%Y-%m-%d')}: "
         f"`gencor deblur PHOTO -o OUT --report R.json` with default options, a fresh process each time, best of {repeats} "
         "(median beside it). Stages in seconds from the report; `startup` is the rest of the wall time (interpreter, "
-        "imports). Peak RSS (the process's own high-water mark) of the best run.\n\n"
-        + markdown_table(rows, COLUMNS)
-        + f"{END}"
+        "imports). Peak RSS (the process's own high-water mark) of the best run.\n\n" + markdown_table(rows, COLUMNS) + f"{END}"
     )
     md = _splice(out_dir / "speed.md", block)
     atomic_write(out_dir / "speed.md", lambda t: t.write_text(md))

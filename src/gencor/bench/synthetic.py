@@ -27,7 +27,22 @@ from gencor.plots import cdf_plot
 from gencor.tasks.deblur import deblur
 from gencor.tasks.deconv import deconvolve, default_lam
 
-COLUMNS = ["image", "kernel_extent", "kernel_size", "saturated", "decision", "confidence", "psnr_blurred", "psnr", "gain_db", "ssim", "error_ratio", "kernel_similarity", "seconds", "peak_mib"]
+COLUMNS = [
+    "image",
+    "kernel_extent",
+    "kernel_size",
+    "saturated",
+    "decision",
+    "confidence",
+    "psnr_blurred",
+    "psnr",
+    "gain_db",
+    "ssim",
+    "error_ratio",
+    "kernel_similarity",
+    "seconds",
+    "peak_mib",
+]
 #: The noisy set: kernels up to this size, crops up to this side, and every third photo with
 #: clipped lights.
 NOISY_MAX_KERNEL = 75
@@ -131,18 +146,21 @@ def noisy_cases(data: Path, *, seed: int, sigma: float) -> list[Case]:
     files = sorted((data / "Set12").glob("*.png")) + sorted((data / "Kodak24").glob("*.png"))
     if not files:
         raise ValueError(f"no Set12/ or Kodak24/ PNG files in {data}; point --data at the test folder")
-    return [Case(f"{f.parent.name}/{f.stem}", str(f), seed * 1000 + i, sigma, NOISY_MAX_KERNEL, NOISY_SIDE, "centre", i % SATURATED_EVERY == 0) for i, f in enumerate(files)]
+    return [
+        Case(f"{f.parent.name}/{f.stem}", str(f), seed * 1000 + i, sigma, NOISY_MAX_KERNEL, NOISY_SIDE, "centre", i % SATURATED_EVERY == 0)
+        for i, f in enumerate(files)
+    ]
 
 
 def validation_cases(*, seed: int, sigma: float) -> list[Case]:
     return [
-        Case(f"{name}#{j}", f"skimage:{name}", seed * 1000 + 2 * i + j, sigma, 27, 255, "random")
-        for i, name in enumerate(VALIDATION_PHOTOS)
-        for j in range(2)
+        Case(f"{name}#{j}", f"skimage:{name}", seed * 1000 + 2 * i + j, sigma, 27, 255, "random") for i, name in enumerate(VALIDATION_PHOTOS) for j in range(2)
     ]
 
 
-def run_synthetic(cases: list[Case], *, title: str, stem: str, command: str, out_dir: Path, kernel_size: int | str, jobs: int, limit: int | None, quiet: bool) -> list[Row]:
+def run_synthetic(
+    cases: list[Case], *, title: str, stem: str, command: str, out_dir: Path, kernel_size: int | str, jobs: int, limit: int | None, quiet: bool
+) -> list[Row]:
     """Run the cases; print the table and write ``stem.md``, ``stem.csv`` and an ER CDF plot."""
     cases = cases[:limit] if limit else cases
     rows = run_pool(_one, [(c, kernel_size) for c in cases], jobs=jobs, quiet=quiet, desc=stem)
@@ -158,7 +176,7 @@ def run_synthetic(cases: list[Case], *, title: str, stem: str, command: str, out
         f"ER<=2: {np.mean(er <= 2):.3f} | ER<=3: {np.mean(er <= 3):.3f} | median ER {np.median(er):.2f} | "
         f"mean sqrt(ER) {np.mean(np.sqrt(er)):.3f} | mean PSNR {np.mean([r['psnr'] for r in rows]):.2f} dB"
     )
-    md = write_tables(out_dir, stem, rows + [mean_row(rows, COLUMNS, "image")], COLUMNS, header)
+    md = write_tables(out_dir, stem, [*rows, mean_row(rows, COLUMNS, "image")], COLUMNS, header)
     cdf_plot({"gencor": er}, out_dir / f"{stem}_er_cdf.png", title=title)
     print(md)
     return rows

@@ -6,11 +6,11 @@ from gencor.kernels.step import kernel_step
 from gencor.kernels.trajectory import random_motion_kernel
 
 __all__ = [
-    "estimate_kernel",
     "KernelEstimate",
     "ScaleRecord",
-    "kernel_step",
-    "clean_kernel",
     "center_kernel",
+    "clean_kernel",
+    "estimate_kernel",
+    "kernel_step",
     "random_motion_kernel",
 ]

@@ -82,7 +82,6 @@ def identity_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, it
     return IdentityGenerator()
 
 
-
 def latent_gradients(
     data: SplitFidelity,
     prior: LpPrior,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-
 #: The cut never goes above this fraction of the peak (a noise-scaled cut on a photo of pure noise
 #: would otherwise remove every tap).
 MAX_REL_THRESHOLD = 0.5

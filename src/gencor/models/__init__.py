@@ -3,4 +3,4 @@ place that imports torch."""
 
 from gencor.models.generator import CNNGenerator, ResidualCNN
 
-__all__ = ["ResidualCNN", "CNNGenerator"]
+__all__ = ["CNNGenerator", "ResidualCNN"]

@@ -74,10 +74,7 @@ class CNNGenerator:
         if self.threads is not None:
             torch.set_num_threads(self.threads)
         with torch.inference_mode():
-            out = [
-                net(torch.from_numpy(np.ascontiguousarray(u0[d], dtype=np.float32))[None, None])[0, 0].numpy()
-                for d, net in enumerate(self.nets)
-            ]
+            out = [net(torch.from_numpy(np.ascontiguousarray(u0[d], dtype=np.float32))[None, None])[0, 0].numpy() for d, net in enumerate(self.nets)]
         return np.stack(out).astype(u0.dtype)
 
 

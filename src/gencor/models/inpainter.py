@@ -39,7 +39,7 @@ class Inpainter:
                 out += np.rot90(self.net(torch.from_numpy(rotated))[:, 0].numpy(), -turn, axes=(-2, -1))
         return (out / ensemble).reshape(u.shape).astype(u.dtype)
 
-    def bind(self, observed: np.ndarray, *, ensemble: int = 1) -> "BoundInpainter":
+    def bind(self, observed: np.ndarray, *, ensemble: int = 1) -> BoundInpainter:
         return BoundInpainter(self, observed, ensemble)
 
 

@@ -8,10 +8,10 @@ from gencor.operators.mask import Mask
 from gencor.operators.wavelet import Wavelet
 
 __all__ = [
-    "LinearOperator",
     "Convolution",
-    "KernelConvolution",
     "Gradient",
+    "KernelConvolution",
+    "LinearOperator",
     "Mask",
     "Wavelet",
     "extend_periodic",

@@ -18,7 +18,8 @@ from scipy.sparse.linalg import SuperLU, splu
 
 def padded_shape(shape: tuple[int, int], pad: int) -> tuple[int, int]:
     """A grid at least ``pad`` larger than ``shape`` on each axis whose size the FFT handles fast."""
-    return tuple(fft.next_fast_len(n + pad, real=True) for n in shape)  # type: ignore[return-value]
+    rows, cols = (fft.next_fast_len(n + pad, real=True) for n in shape)
+    return rows, cols
 
 
 #: Band systems kept factorised: the pipeline extends the same window shape several times (the

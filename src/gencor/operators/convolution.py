@@ -12,7 +12,7 @@ from scipy import fft
 from gencor.operators.base import LinearOperator
 
 
-def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def psf2otf(kernel: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Transfer function (``rfft2``) of ``kernel`` on a periodic grid of ``shape``, centre at the origin."""
     kh, kw = kernel.shape
     if kh > shape[0] or kw > shape[1]:
@@ -23,7 +23,7 @@ def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return fft.rfft2(padded)
 
 
-def _crop_centred(full: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _crop_centred(full: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
     """Values at offsets ``-(size//2) .. +size//2`` of a periodic array, as a small centred array."""
     kh, kw = size
     return np.roll(full, (kh // 2, kw // 2), axis=(-2, -1))[..., :kh, :kw]
@@ -85,4 +85,3 @@ class KernelConvolution(LinearOperator):
     def lipschitz(self) -> float:
         power = np.abs(self.spectra.reshape(-1, *self.spectra.shape[-2:])) ** 2
         return float(np.max(np.sum(power, axis=0)))
-

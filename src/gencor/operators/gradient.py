@@ -11,7 +11,7 @@ from gencor.operators.base import LinearOperator
 class Gradient(LinearOperator):
     """``x (H, W) -> (d/dx x, d/dy x)`` stacked as ``(2, H, W)``; the adjoint is minus the divergence."""
 
-    def __init__(self, shape: tuple[int, int]) -> None:
+    def __init__(self, shape: tuple[int, ...]) -> None:
         self.in_shape = tuple(shape)
         self.out_shape = (2, *shape)
 

@@ -5,6 +5,8 @@ Orthonormality is what makes the prox of ``lam ||W u||_p^p`` exact: ``W^T prox(W
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pywt
 
@@ -33,7 +35,7 @@ class Wavelet(LinearOperator):
         coeffs = pywt.wavedec2(x, self.wavelet, mode="periodization", level=self.levels, axes=(-2, -1))
         return pywt.coeffs_to_array(coeffs, axes=(-2, -1))[0]
 
-    def _slices_for(self, ndim: int) -> list:  # type: ignore[type-arg]
+    def _slices_for(self, ndim: int) -> list[Any]:
         """The band layout with the leading (batch) axes of an ``ndim``-array kept whole."""
         lead = (slice(None),) * (ndim - 2)
         return [lead + self._slices[0]] + [{k: lead + v for k, v in band.items()} for band in self._slices[1:]]

@@ -14,14 +14,14 @@ from gencor.propagation.gcm import (
 
 __all__ = [
     "DataFidelity",
-    "SplitFidelity",
     "Fidelity",
-    "LpPrior",
-    "WaveletPrior",
-    "Prior",
     "Generator",
     "IdentityGenerator",
-    "ShrinkageGenerator",
+    "LpPrior",
+    "Prior",
     "PropagationResult",
+    "ShrinkageGenerator",
+    "SplitFidelity",
+    "WaveletPrior",
     "propagate",
 ]

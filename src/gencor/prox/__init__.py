@@ -3,4 +3,4 @@
 from gencor.prox.lp import lp_threshold, prox_l0, prox_l1, prox_lp
 from gencor.prox.simplex import project_simplex
 
-__all__ = ["prox_lp", "prox_l1", "prox_l0", "lp_threshold", "project_simplex"]
+__all__ = ["lp_threshold", "project_simplex", "prox_l0", "prox_l1", "prox_lp"]

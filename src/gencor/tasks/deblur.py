@@ -24,15 +24,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import fft, ndimage
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
 from gencor.generators import generator_factory
-from gencor.layout import from_planes, luminance, to_planes
 from gencor.kernels.estimate import KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
+from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam
 from gencor.threads import fft_workers
@@ -84,7 +85,7 @@ class DeblurReport:
     #: ``checks`` (agreement windows and candidate scoring) and ``deconvolution`` (the output).
     timings: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -166,13 +167,14 @@ class _Steps:
     def __init__(self, progress: Progress | None, total: int) -> None:
         self.progress, self.total, self.done = progress, total, 0
 
-    def run(self, phase: str):  # type: ignore[no-untyped-def]
-        if self.progress is None:
+    def run(self, phase: str) -> Callable[[int, int, int, int], None] | None:
+        progress = self.progress
+        if progress is None:
             return None
 
         def update(scale: int, n_scales: int, it: int, n_it: int) -> None:
             self.done = min(self.done + 1, self.total)
-            self.progress(self.done, self.total, phase)  # type: ignore[misc]
+            progress(self.done, self.total, phase)
 
         return update
 
@@ -223,7 +225,9 @@ def deblur(
         ``report`` (kernel size, noise, confidence, decision, seconds, warnings).
     """
     with fft.set_workers(fft_workers()):
-        return _deblur(image, kernel_size=kernel_size, channel_axis=channel_axis, generator=generator, corrector=corrector, lam=lam, force=force, progress=progress)
+        return _deblur(
+            image, kernel_size=kernel_size, channel_axis=channel_axis, generator=generator, corrector=corrector, lam=lam, force=force, progress=progress
+        )
 
 
 def _deblur(
@@ -356,7 +360,9 @@ def _finish(
     else:
         decision = "unchanged"
         sharp = arr.copy()
-        warnings.append(f"no trustworthy kernel found (confidence {conf:.2f} < {TRUST_THRESHOLD}); the photo is returned unchanged (use --force to deblur anyway)")
+        warnings.append(
+            f"no trustworthy kernel found (confidence {conf:.2f} < {TRUST_THRESHOLD}); the photo is returned unchanged (use --force to deblur anyway)"
+        )
     sharp = from_planes(to_planes(sharp), channel_axis)
     clock.lap("deconvolution")
     report = DeblurReport(

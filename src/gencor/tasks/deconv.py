@@ -8,6 +8,8 @@ periodically so the FFT sees no frame border.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from scipy import fft, ndimage
 
@@ -69,19 +71,19 @@ def deconvolve_plane(
     few conjugate-gradient iterations preconditioned by the unweighted FFT solve, on tiles around
     the lights (see :data:`LIGHT_REACH`).
     """
-    args = {"lam": lam, "p": p, "beta_steps": beta_steps, "beta_rate": beta_rate}
+    solve = partial(_hqs, kernel=kernel, lam=lam, p=p, beta_steps=beta_steps, beta_rate=beta_rate)
     if clipped is None or not clipped.any():
-        return _hqs(y, kernel, clipped=None, **args)
-    tiles = _light_tiles(clipped.reshape(-1, *clipped.shape[-2:]).any(axis=0), max(kernel.shape))
+        return solve(y, clipped=None)
+    tiles = _light_tiles(np.any(clipped.reshape(-1, *clipped.shape[-2:]), axis=0), max(kernel.shape))
     h, w = y.shape[-2:]
     if sum((t.stop - t.start) * (u.stop - u.start) for t, u in tiles) > TILE_SHARE * h * w:
-        return _hqs(y, kernel, clipped=clipped, **args)
-    x = _hqs(y, kernel, clipped=None, **args)
+        return solve(y, clipped=clipped)
+    x = solve(y, clipped=None)
     ramp = max(kernel.shape)
     context = max(LIGHT_REACH * ramp, TILE_BLOCK)
     for tile in tiles:
         outer = _grow(tile, context, (h, w))
-        solved = _hqs(y[(..., *outer)], kernel, clipped=clipped[(..., *outer)], **args)
+        solved = solve(y[(..., *outer)], clipped=clipped[(..., *outer)])
         x[(..., *tile)] += _feather(tile, (h, w), ramp) * (solved[(..., *_within(tile, outer))] - x[(..., *tile)])
     return x
 
@@ -157,10 +159,7 @@ def _hqs(
         wgt = prox_lp(grad.forward(x), lam / beta, p)
         num = num_data + beta * np.sum(np.conj(d_otf) * fft.rfft2(wgt), axis=-3)
         den = den_data + beta * den_grad
-        if weight is None:
-            x = fft.irfft2(num / den, s=shape)
-        else:
-            x = _weighted_solve(x, fft.irfft2(num, s=shape), otf, beta * den_grad, weight, den, shape)
+        x = fft.irfft2(num / den, s=shape) if weight is None else _weighted_solve(x, fft.irfft2(num, s=shape), otf, beta * den_grad, weight, den, shape)
         beta *= beta_rate
     return x[..., :h, :w].astype(np.float64)
 
@@ -172,7 +171,9 @@ def _hqs(
 CG_ITERATIONS = 3
 
 
-def _weighted_solve(x: np.ndarray, rhs: np.ndarray, otf: np.ndarray, reg: np.ndarray, weight: np.ndarray, precond: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _weighted_solve(
+    x: np.ndarray, rhs: np.ndarray, otf: np.ndarray, reg: np.ndarray, weight: np.ndarray, precond: np.ndarray, shape: tuple[int, ...]
+) -> np.ndarray:
     """``(K^T W K + beta D^T D) x = rhs`` by preconditioned CG from ``x`` (all planes at once: the
     system is block diagonal, so one CG over the stack solves each plane)."""
 

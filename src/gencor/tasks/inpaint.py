@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from gencor.layout import from_planes, to_planes
 from gencor.operators.mask import Mask
 from gencor.operators.wavelet import Wavelet
 from gencor.propagation.fidelity import DataFidelity
 from gencor.propagation.gcm import Generator, IdentityGenerator, WaveletPrior, propagate
-from gencor.layout import from_planes, to_planes
 from gencor.validate import as_image
 
 #: Haar levels of the prior; the image is padded to a multiple of ``2**LEVELS``.

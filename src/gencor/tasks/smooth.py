@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft
 
+from gencor.layout import from_planes, to_planes
 from gencor.operators.convolution import Convolution
 from gencor.operators.gradient import Gradient
 from gencor.propagation.fidelity import SplitFidelity
 from gencor.propagation.gcm import LpPrior, ShrinkageGenerator, propagate
-from gencor.layout import from_planes, to_planes
 from gencor.validate import as_image
 
 

@@ -154,7 +154,7 @@ def _one_image(job: tuple[Path, int, TrainConfig]) -> tuple[np.ndarray, np.ndarr
 
 def build_dataset(files: list[Path], rng: np.random.Generator, cfg: TrainConfig, *, desc: str, quiet: bool) -> tuple[np.ndarray, np.ndarray]:
     """Patches from every file, collected in ``cfg.jobs`` processes; each file has its own seed."""
-    jobs = [(f, int(s), cfg) for f, s in zip(files, rng.integers(0, 2**32, size=len(files)))]
+    jobs = [(f, int(s), cfg) for f, s in zip(files, rng.integers(0, 2**32, size=len(files)), strict=True)]
     if cfg.jobs > 1:
         with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
             parts = list(tqdm(pool.map(_one_image, jobs), total=len(jobs), desc=desc, disable=quiet, leave=False))
@@ -224,8 +224,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Tra
         raise ValueError(f"only {len(x_tr)} training patches; use more images or a smaller --batch")
     nets = [ResidualCNN(width=cfg.width) for _ in range(2)]
     opt = torch.optim.Adam([p for n in nets for p in n.parameters()], lr=cfg.lr)
+    assert cfg.steps is not None  # set by the config's __post_init__
     state, step, sched = resume_state(cfg.out, opt, cfg.steps, resume=resume)
-    for net, sd in zip(nets, state.get("nets", [])):
+    for net, sd in zip(nets, state.get("nets", []), strict=False):
         net.load_state_dict(sd)
     result = TrainResult()
     batches = _batches(len(x_tr), cfg.batch, np.random.default_rng(cfg.seed + step))

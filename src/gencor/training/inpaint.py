@@ -18,7 +18,7 @@ from gencor.models.generator import ResidualCNN
 from gencor.tasks.inpaint import fill_missing
 from gencor.training.deblur import augment, psnr, resume_state, save_checkpoint, split_files
 
-WORDS = "the quick brown fox jumps over a lazy dog 2018 photo copyright sample draft gencor image text".split()
+WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "2018", "photo", "copyright", "sample", "draft", "gencor", "image", "text"]
 
 
 def random_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -94,7 +94,7 @@ def _crops(files: list[Path], rng: np.random.Generator, cfg: InpaintTrainConfig)
 def _inputs(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``(fill, mask)`` input pairs as the propagation's first stage sees them, 8-bit observations."""
     masks = np.stack([random_mask(c.shape, rng) for c in clean])
-    fills = np.stack([fill_missing(np.round(c * 255) / 255, m) for c, m in zip(clean, masks)])
+    fills = np.stack([fill_missing(np.round(c * 255) / 255, m) for c, m in zip(clean, masks, strict=True)])
     return np.stack([fills, masks], axis=1).astype(np.float32), masks
 
 
@@ -107,6 +107,7 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
     val_x, _ = _inputs(val_crops, np.random.default_rng(cfg.seed + 1))
     net = ResidualCNN(width=cfg.width, in_channels=2)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    assert cfg.steps is not None  # set by the config's __post_init__
     state, step, sched = resume_state(cfg.out, opt, cfg.steps, resume=resume)
     if state:
         net.load_state_dict(state["net"])

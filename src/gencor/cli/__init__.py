@@ -1,0 +1,70 @@
+"""The ``gencor`` command: one module per command, each with ``add_parser`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from gencor import __version__
+from gencor.cli import bench, deblur, deconv, inpaint, sketch, smooth, train
+
+#: Exit statuses: bad usage or input, and a run stopped by Ctrl-C (128 + SIGINT).
+USAGE_ERROR = 2
+INTERRUPTED = 130
+#: What to try when a photo does not fit in memory, unless the command knows better.
+MEMORY_HINT = "a smaller photo"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gencor",
+        description="Blind deblurring of camera-shake photos with Generator-Corrector propagation "
+        "(Liu et al., ACM MM 2018), and non-blind deconvolution with a known kernel.",
+    )
+    parser.add_argument("--version", action="version", version=f"gencor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (deblur, deconv, inpaint, smooth, sketch, train, bench):
+        command.add_parser(sub)
+    return parser
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is so that temporary files are cleaned up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(sig, _terminate)
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, TypeError) as exc:
+        print(f"gencor: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except MemoryError:
+        print(f"gencor: error: out of memory; try {getattr(args, 'memory_hint', MEMORY_HINT)}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("gencor: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except _Terminated as stop:
+        print(f"gencor: terminated by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""``gencor bench ...``: the benchmarks, one sub-command each; each writes its tables and plots."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from gencor.cli.options import kernel_size
+
+#: The shared data folder, next to the repository.
+DATA = Path("..") / "shared" / "data"
+#: Where the tables and figures go by default.
+DOCS = "docs/bench"
+#: Worker processes of the benches that have a pool.
+JOBS = 2
+
+
+def _speed(args: argparse.Namespace) -> None:
+    from gencor.bench.speed import run_speed
+
+    run_speed(data=Path(args.data), out_dir=Path(args.out), repeats=args.repeats, quiet=args.quiet)
+
+
+def _real(args: argparse.Namespace) -> None:
+    from gencor.bench.real import run_real
+
+    run_real(Path(args.data), out_dir=Path(args.out), jobs=args.jobs, limit=args.limit, quiet=args.quiet)
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    from gencor.bench.calibrate import run_calibrate
+
+    run_calibrate(
+        out_dir=Path(args.out), seed=args.seed, per_photo=args.per_photo, jobs=args.jobs, quiet=args.quiet, real=Path(args.real) if args.real else None
+    )
+
+
+def _inpaint(args: argparse.Namespace) -> None:
+    from gencor.bench.inpaint import run_inpaint
+
+    run_inpaint(Path(args.data), out_dir=Path(args.out), seed=args.seed, limit=args.limit, quiet=args.quiet)
+
+
+def _smooth(args: argparse.Namespace) -> None:
+    from gencor.bench.smooth import run_smooth
+
+    run_smooth(Path(args.data), out_dir=Path(args.out), lam=args.lam, quiet=args.quiet)
+
+
+def _sketch(args: argparse.Namespace) -> None:
+    from gencor.bench.sketch import run_sketch
+
+    run_sketch(Path(args.data), out_dir=Path(args.out), quiet=args.quiet)
+
+
+def _levin(args: argparse.Namespace) -> None:
+    from gencor.bench.levin import run_levin
+
+    run_levin(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
+
+
+def _ablation(args: argparse.Namespace) -> None:
+    from gencor.bench.ablation import run_ablation
+
+    run_ablation(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, images=args.images, limit=args.limit, quiet=args.quiet)
+
+
+def _synthetic(args: argparse.Namespace) -> None:
+    from gencor.bench.synthetic import noisy_cases, run_synthetic, validation_cases
+
+    command = f"gencor bench {args.bench} --kernel-size {args.kernel_size} --seed {args.seed} --sigma {args.sigma}"
+    if args.bench == "noisy":
+        cases = noisy_cases(Path(args.data), seed=args.seed, sigma=args.sigma)
+        title = "Noisy camera-shake set (Set12, Kodak24)"
+    else:
+        cases = validation_cases(seed=args.seed, sigma=args.sigma)
+        title = "Validation set (scikit-image sample photos)"
+    stem = f"noisy_{args.sigma:g}" if args.bench == "noisy" else args.bench
+    run_synthetic(
+        cases, title=title, stem=stem, command=command, out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet
+    )
+
+
+def _outputs(q: argparse.ArgumentParser, what: str = "tables and figures") -> None:
+    q.add_argument("--out", default=DOCS, metavar="DIR", help=f"folder for {what} (default {DOCS})")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _pool(q: argparse.ArgumentParser, *, limit: str = "images") -> None:
+    q.add_argument("--jobs", type=int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
+    q.add_argument("--limit", type=int, default=None, metavar="N", help=f"only the first N {limit} (for a quick look)")
+
+
+def add_parser(sub: Any) -> None:
+    b = sub.add_parser("bench", help="benchmarks that print and write measured tables and plots")
+    bsub = b.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    real = DATA / "real_lai16"
+
+    q = bsub.add_parser(
+        "speed",
+        help="whole-process time, stages and peak memory of gencor deblur on 3 real photos and a 12-megapixel JPEG",
+        description="Time 'gencor deblur' with default options as fresh processes (best of --repeats) on three real photos of real_lai16 at full size "
+        "and a 12-megapixel RGB JPEG made from a mosaic of scikit-image's sample photos with synthetic shake; report the seconds of each stage and the "
+        "peak RSS; write speed.md (the table between its markers) and speed.csv.",
+    )
+    q.add_argument("--data", default=str(real), metavar="DIR", help=f"the real_lai16 folder (default {real})")
+    q.add_argument("--repeats", type=int, default=3, metavar="N", help="runs per photo; the fastest is kept (default 3)")
+    _outputs(q, "speed.md and speed.csv")
+    q.set_defaults(func=_speed)
+
+    q = bsub.add_parser(
+        "real",
+        help="every real photo of Lai et al. 2016 with default options: contact sheets and an index",
+        description="Deblur every photo of real_lai16/blurry with default options; write a contact sheet per photo to OUT/real/ and the index "
+        "OUT/real_index.md.",
+    )
+    q.add_argument("--data", default=str(real), metavar="DIR", help=f"the real_lai16 folder (default {real})")
+    _pool(q, limit="photos")
+    _outputs(q, "the sheets and the index")
+    q.set_defaults(func=_real)
+
+    q = bsub.add_parser(
+        "calibrate",
+        help="fit the confidence model on synthetic scikit-image cases",
+        description="Fit the logistic confidence model of gencor.assess on synthetic camera shake (scikit-image sample photos, never evaluation data); "
+        "writes calibration.md/.csv.",
+    )
+    q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of crops, kernels and noise (default 0)")
+    q.add_argument("--per-photo", type=int, default=5, metavar="N", help="cases per sample photo (default 5)")
+    q.add_argument(
+        "--real",
+        default=None,
+        metavar="DIR",
+        help="also fit on the reports of 'gencor bench real' in DIR (e.g. docs/bench/real): candidates whose kernel matches the published estimate "
+        "count as good",
+    )
+    q.add_argument("--jobs", type=int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
+    _outputs(q, "the tables")
+    q.set_defaults(func=_calibrate)
+
+    for name, func, help_ in (
+        (
+            "inpaint",
+            _inpaint,
+            "inpainting against OpenCV (Telea, Navier-Stokes, FSR) and scikit-image (biharmonic): Kodak24 with 60% random and text masks, and "
+            "examples/inpainting",
+        ),
+        ("smooth", _smooth, "L0 smoothing against cv2.ximgproc.l0Smooth at the same lambda: objective reached, time, and a figure on examples/rtv"),
+        ("sketch", _sketch, "figure: pencil sketch of the raw photo, of the L0-smoothed photo, and cv2.pencilSketch"),
+    ):
+        q = bsub.add_parser(name, help=help_, description=help_ + ". Needs OpenCV: pip install 'gencor[bench]'.")
+        q.add_argument("--data", default=str(DATA), metavar="DIR", help=f"the shared data folder (default {DATA})")
+        _outputs(q)
+        if name == "inpaint":
+            q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random masks (default 0)")
+            q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N Kodak photos (for a quick look)")
+        if name == "smooth":
+            q.add_argument("--lam", type=float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
+        q.set_defaults(func=func)
+
+    for name, func, data, ks, help_ in (
+        ("levin", _levin, DATA / "levin09", "auto", "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
+        (
+            "ablation",
+            _ablation,
+            DATA / "levin09",
+            31,
+            "GCM against Generator only and Corrector only: per-stage curves on a few Levin images, then the full Levin table of each",
+        ),
+        (
+            "noisy",
+            _synthetic,
+            DATA / "test",
+            "auto",
+            "our noisy set: test photos, synthetic camera shake up to 75 px, noise 0.01 (or --sigma), every third photo with clipped lights, 8 bit",
+        ),
+        ("validation", _synthetic, None, "auto", "the validation set parameters are chosen on: scikit-image sample photos, shake up to 27 px, noise 0.005"),
+    ):
+        q = bsub.add_parser(name, help=help_, description=help_)
+        if data is not None:
+            q.add_argument("--data", default=str(data), metavar="DIR", help=f"data folder (default {data})")
+        q.add_argument(
+            "--kernel-size", type=kernel_size, default=ks, metavar="N", help=f"kernel size given to the estimator: 'auto' or an odd integer (default {ks})"
+        )
+        _pool(q)
+        _outputs(q, "the Markdown table, CSV and plots")
+        if name == "ablation":
+            q.add_argument("--images", type=int, default=4, metavar="N", help="Levin images followed stage by stage (default 4)")
+        if name not in ("levin", "ablation"):
+            sigma = 0.01 if name == "noisy" else 0.005
+            q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
+            q.add_argument("--sigma", type=float, default=sigma, metavar="S", help=f"noise standard deviation (default {sigma})")
+        q.set_defaults(func=func)

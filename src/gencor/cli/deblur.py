@@ -1,0 +1,125 @@
+"""``gencor deblur``: estimate the camera-shake kernel of a photo and restore it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from gencor.cli.options import IMAGE_OUTPUTS, PLOT_OUTPUTS, add_common, kernel_size, max_pixels, progress_bar
+from gencor.generators import NAMES as GENERATOR_NAMES
+
+#: What to try when a photo does not fit in memory.
+MEMORY_HINT = "a smaller --kernel-size or a smaller photo"
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "deblur",
+        help="estimate the blur kernel of a photo and restore it",
+        description="Estimate the camera-shake kernel of INPUT (on its luminance) and write the deblurred photo to OUTPUT, in the input's mode and bit depth.",
+    )
+    p.add_argument("input", metavar="INPUT", help="blurred photo: PNG, JPEG or TIFF, 8 or 16 bit, gray, RGB or RGBA (alpha is passed through)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo (.png, .jpg, .tif); never the input")
+    p.add_argument(
+        "--kernel-size",
+        type=kernel_size,
+        default="auto",
+        metavar="N",
+        help="'auto' (default: measured from the photo, blurs up to 75 px) or an odd side of the kernel support in pixels, larger than the longest blur streak",
+    )
+    p.add_argument(
+        "--save-kernel",
+        metavar="K",
+        action="append",
+        default=[],
+        help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum",
+    )
+    p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale (.png, .svg or .pdf)")
+    p.add_argument(
+        "--generator",
+        choices=list(GENERATOR_NAMES),
+        default=GENERATOR_NAMES[0],
+        help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic "
+        "shrinkage)",
+    )
+    p.add_argument(
+        "--no-corrector",
+        action="store_true",
+        help="drop the monotone Corrector: the Generator-only variant, a naive cascade without guarantee (for comparisons)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="deblur with the best kernel found even when its confidence is too low to trust (by default such a photo is written unchanged, with a warning)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="JSON",
+        help="also write a JSON report: kernel_size, noise_sigma, confidence, decision, seconds, warnings and the measures behind the confidence",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)"
+    )
+    add_common(p, quiet="no progress bar and no summary line (warnings are still printed)")
+    p.set_defaults(func=run, memory_hint=MEMORY_HINT)
+
+
+def run(args: argparse.Namespace) -> None:
+    import json
+    import time
+
+    from gencor.io import atomic_write, check_format, check_output_path, read_image, write_image, write_kernel
+    from gencor.tasks.deblur import deblur
+
+    loading = time.perf_counter()
+    photo = read_image(args.input, max_pixels=max_pixels(args))
+    loading = time.perf_counter() - loading
+    out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
+    extras = [*args.save_kernel, *([args.plot] if args.plot else [])]
+    for path in args.save_kernel:
+        check_output_path(path, args.input, out)
+    if args.plot:
+        check_output_path(args.plot, args.input, out, *args.save_kernel, suffixes=PLOT_OUTPUTS)
+    if args.report:
+        check_output_path(args.report, args.input, out, *extras, suffixes=frozenset({".json"}))
+        extras.append(args.report)
+    bar, update = progress_bar(args.quiet, "deblur")
+    try:
+        result = deblur(
+            photo.pixels,
+            kernel_size=args.kernel_size,
+            channel_axis=-1 if photo.is_color else None,
+            generator=args.generator,
+            corrector=not args.no_corrector,
+            force=args.force,
+            progress=update,
+        )
+    finally:  # an error line must not be glued onto the bar
+        if bar is not None:
+            bar.close()
+    saving = time.perf_counter()
+    photo.pixels = result.image
+    write_image(out, photo)
+    for path in args.save_kernel:
+        write_kernel(path, result.kernel)
+    if args.plot:
+        from gencor.plots import convergence_plot
+
+        convergence_plot(result.estimate, Path(args.plot))
+    report = result.report
+    report.timings = {"load": loading, **report.timings, "save": time.perf_counter() - saving}
+    if args.report:
+        text = json.dumps(report.as_dict(), indent=2) + "\n"
+        atomic_write(Path(args.report), lambda tmp: tmp.write_text(text))
+    for warning in report.warnings:
+        print(f"gencor: warning: {warning}", file=sys.stderr)
+    if not args.quiet:
+        print(
+            f"wrote {out}"
+            + "".join(f", {p}" for p in extras)
+            + f" (kernel {report.kernel_size} px, noise {report.noise_sigma:.4f}, confidence {report.confidence:.2f}, {report.decision}, "
+            f"{report.seconds:.1f} s)"
+        )

@@ -1,0 +1,74 @@
+"""Argument types, output formats and the progress bar that the commands share."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+#: Formats a photo can be written in (``.npy`` is for kernels only).
+IMAGE_OUTPUTS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+#: Formats of ``--plot`` (the same as :data:`gencor.plots.PLOT_FORMATS`; the CLI does not import
+#: matplotlib until a plot is asked for).
+PLOT_OUTPUTS = frozenset({".png", ".svg", ".pdf"})
+#: Default of ``--max-megapixels``.
+MAX_MEGAPIXELS = 100.0
+#: Pixels in a megapixel.
+MEGAPIXEL = 1_000_000
+
+Progress = Callable[[int, int, str], None]
+
+
+def max_pixels(args: argparse.Namespace) -> int:
+    """The pixel limit of ``--max-megapixels``."""
+    return int(args.max_megapixels * MEGAPIXEL)
+
+
+def positive_float(text: str) -> float:
+    """An argument type: a finite number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def kernel_size(text: str) -> int | str:
+    """``--kernel-size``: ``auto`` or an odd integer (checked against the photo later)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an odd integer, got {text!r}") from None
+
+
+def add_common(parser: argparse.ArgumentParser, *, quiet: str = "no summary line") -> None:
+    """``--quiet`` and ``--max-megapixels``, which every command on photos has."""
+    parser.add_argument("--quiet", action="store_true", help=quiet)
+    parser.add_argument(
+        "--max-megapixels",
+        type=positive_float,
+        default=MAX_MEGAPIXELS,
+        metavar="MP",
+        help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})",
+    )
+
+
+def progress_bar(quiet: bool, desc: str) -> tuple[Any, Progress | None]:
+    """A tqdm bar over the estimator's steps and its callback, or ``(None, None)`` when quiet."""
+    if quiet:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="step", leave=False, file=sys.stderr)
+
+    def update(done: int, total: int, phase: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(phase)
+        bar.update(done - bar.n)
+
+    return bar, update
