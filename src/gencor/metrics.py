@@ -8,6 +8,9 @@ from skimage.metrics import structural_similarity
 
 from gencor.assess import kernel_similarity  # noqa: F401  (re-exported for the benchmarks)
 
+#: Sub-pixel refinement of the alignment: offsets in steps of this, within one pixel.
+SUBPIXEL_STEP = 0.25
+
 
 def align_upto_shift(estimate: np.ndarray, truth: np.ndarray, *, max_shift: int = 10, crop: int = 15) -> tuple[np.ndarray, np.ndarray]:
     """Shift ``estimate`` to best match ``truth``: integer search within ``max_shift``, then
@@ -22,8 +25,9 @@ def align_upto_shift(estimate: np.ndarray, truth: np.ndarray, *, max_shift: int 
             if ssd < best_ssd:
                 best, best_ssd = (dy, dx), ssd
     aligned = estimate[crop + best[0] : h - crop + best[0], crop + best[1] : w - crop + best[1]]
-    for fy in np.arange(-1.0, 1.01, 0.25):
-        for fx in np.arange(-1.0, 1.01, 0.25):
+    offsets = np.arange(-1.0, 1.0 + SUBPIXEL_STEP / 2, SUBPIXEL_STEP)
+    for fy in offsets:
+        for fx in offsets:
             shifted = ndimage.shift(estimate, (-(best[0] + fy), -(best[1] + fx)), order=1, mode="nearest")
             cand = shifted[crop : h - crop, crop : w - crop]
             ssd = float(np.sum((cand - ref) ** 2))

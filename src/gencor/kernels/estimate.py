@@ -128,6 +128,8 @@ LATENT_DTYPE = np.float32
 
 #: Slack when comparing pyramid scales (they are products of irrational ratios).
 SCALE_TOLERANCE = 1.0 + 1e-6
+#: The coarsest level of the pyramid has a kernel of this side (or 3 px, at the least).
+COARSEST_KERNEL = 5
 
 
 def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[float, int]]:
@@ -137,7 +139,7 @@ def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[f
     while True:
         k = int(np.ceil(kernel_size * scale)) // 2 * 2 + 1
         levels.append((scale, max(k, 3)))
-        if k <= 5:
+        if k <= COARSEST_KERNEL:
             break
         scale *= ratio
     return levels[::-1]

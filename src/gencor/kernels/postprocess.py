@@ -8,6 +8,8 @@ from scipy import ndimage
 #: The cut never goes above this fraction of the peak (a noise-scaled cut on a photo of pure noise
 #: would otherwise remove every tap).
 MAX_REL_THRESHOLD = 0.5
+#: Connected pieces of the kernel with less than this share of the heaviest piece's mass are noise.
+WEAK_PIECE = 0.1
 
 
 def clean_kernel(k: np.ndarray, *, rel_threshold: float = 0.03) -> np.ndarray:
@@ -22,7 +24,7 @@ def clean_kernel(k: np.ndarray, *, rel_threshold: float = 0.03) -> np.ndarray:
     labels, n = ndimage.label(k > 0, structure=np.ones((3, 3)))
     if n > 1:
         mass = ndimage.sum(k, labels, index=np.arange(1, n + 1))
-        weak = np.nonzero(mass < 0.1 * mass.max())[0] + 1
+        weak = np.nonzero(mass < WEAK_PIECE * mass.max())[0] + 1
         k = np.where(np.isin(labels, weak), 0.0, k)
     return k / k.sum()
 

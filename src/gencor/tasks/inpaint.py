@@ -25,6 +25,8 @@ from gencor.validate import as_image
 #: Haar levels of the prior; the image is padded to a multiple of ``2**LEVELS``.
 LEVELS = 3
 GENERATORS = ("cnn", "none")
+#: A hole pixel is filled once the observed pixels carry this much Gaussian weight around it.
+MIN_WEIGHT = 1e-3
 
 
 @dataclass
@@ -62,7 +64,7 @@ def fill_missing(y: np.ndarray, observed: np.ndarray) -> np.ndarray:
     sigma = 1.0
     while todo.any():
         den = ndimage.gaussian_filter(m, sigma, mode="reflect")
-        ok = todo & (den > 1e-3)
+        ok = todo & (den > MIN_WEIGHT)
         if ok.any():
             num = np.stack([ndimage.gaussian_filter(c * m, sigma, mode="reflect") for c in out.reshape(-1, *m.shape)]).reshape(out.shape)
             out = np.where(ok, num / np.maximum(den, 1e-12), out)

@@ -27,6 +27,14 @@ from gencor.validate import as_image
 #: spread, and the weights of the three layers (bright, middle, dark).
 SIGMA_B, U_A, U_B, MU_D, SIGMA_D = 9 / 255, 105 / 255, 225 / 255, 90 / 255, 11 / 255
 WEIGHTS = (52.0, 37.0, 11.0)
+#: Pencil texture: stroke length (px), and the mix of the slanted strokes and the cross-hatching.
+STROKE_LENGTH = 21
+STREAK, CROSS = 0.8, 0.3
+#: Pencil texture: the paper's mean tone, the texture's contrast, and the range of its values.
+PAPER_TONE, TEXTURE_CONTRAST = 0.62, 0.12
+TEXTURE_RANGE = (0.2, 0.98)
+#: Line length of the strokes: a 30th of the shorter side, at least 5 px.
+STROKE_FRACTION, MIN_STROKE = 30, 5
 
 
 def line_kernels(length: int, directions: int = 8) -> np.ndarray:
@@ -49,7 +57,7 @@ def strokes(gray: np.ndarray, *, length: int | None = None, directions: int = 8)
     gx[:, :-1] = np.diff(gray, axis=1)
     gy[:-1] = np.diff(gray, axis=0)
     mag = np.hypot(gx, gy)
-    length = length or max(5, min(gray.shape) // 30 | 1)
+    length = length or max(MIN_STROKE, min(gray.shape) // STROKE_FRACTION | 1)
     lines = line_kernels(length, directions)
     response = np.stack([ndimage.convolve(mag, k, mode="nearest") for k in lines])
     best = np.argmax(response, axis=0)
@@ -83,12 +91,12 @@ def pencil_texture(shape: tuple[int, int], rng: np.random.Generator, *, angle: f
     """A procedural hatching texture in (0, 1]: noise drawn out along slanted pencil strokes."""
     h, w = shape
     noise = rng.standard_normal((h, w))
-    lines = line_kernels(21, 180)
+    lines = line_kernels(STROKE_LENGTH, 180)
     streak = ndimage.convolve(noise, lines[int(round(angle)) % 180], mode="wrap")
     cross = ndimage.convolve(noise, lines[int(round(angle + 90)) % 180], mode="wrap")
-    hatch = 0.8 * streak + 0.3 * cross
+    hatch = STREAK * streak + CROSS * cross
     hatch = (hatch - hatch.mean()) / max(float(hatch.std()), 1e-12)
-    return np.clip(0.62 + 0.12 * hatch, 0.2, 0.98)
+    return np.clip(PAPER_TONE + TEXTURE_CONTRAST * hatch, *TEXTURE_RANGE)
 
 
 def render_texture(tone: np.ndarray, texture: np.ndarray, *, lam: float = 0.2) -> np.ndarray:
