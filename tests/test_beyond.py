@@ -102,7 +102,7 @@ def test_sketch_draws_edges_darker_than_flat_areas() -> None:
     img[:, 32:] = 0.2
     s = strokes(img)
     assert s[:, 30:34].mean() < s[:, 5:20].mean() - 0.2
-    drawing = sketch(img)
+    drawing = sketch(img).image
     assert drawing.shape == img.shape and drawing.min() >= 0 and drawing.max() <= 1
     assert drawing[:, 31:33].mean() < drawing[:, 5:20].mean()
     assert tone_histogram().sum() == pytest.approx(1.0)
@@ -110,9 +110,9 @@ def test_sketch_draws_edges_darker_than_flat_areas() -> None:
 
 def test_color_sketch_and_bad_options() -> None:
     rgb = np.stack([shapes_image(48, seed=s) for s in range(3)], axis=-1)
-    out = sketch(rgb, channel_axis=-1, color=True)
+    out = sketch(rgb, channel_axis=-1, color=True).image
     assert out.shape == rgb.shape
-    assert sketch(rgb, channel_axis=-1, smoothing=None).shape == (48, 48)
+    assert sketch(rgb, channel_axis=-1, smoothing=None).image.shape == (48, 48)
     with pytest.raises(ValueError, match="color"):
         sketch(rgb[..., 0], color=True)
     with pytest.raises(ValueError, match="smoothing"):

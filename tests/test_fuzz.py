@@ -161,7 +161,7 @@ def test_deconvolve_and_smooth_on_any_valid_image(h: int, w: int, level: float, 
     if noisy:
         img = np.clip(img + np.random.default_rng(h * w).normal(0, 0.2, img.shape), 0, 1)
     k = np.ones((3, 5)) / 15
-    for out in (deconvolve(img, k), smooth(img).image):
+    for out in (deconvolve(img, k).image, smooth(img).image):
         assert out.shape == img.shape and np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1
 
 

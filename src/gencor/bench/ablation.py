@@ -48,7 +48,7 @@ def stage_curves(job: tuple[Path, int, str]) -> Row:
         for k in rec.iterates:
             kf = resize_kernel(k, kernel_size) if k.shape[0] != kernel_size else k
             sims.append(kernel_similarity(kf, k_true))
-            psnrs.append(image_scores(deconvolve(y, kf), x)["psnr"])
+            psnrs.append(image_scores(deconvolve(y, kf).image, x)["psnr"])
     return {"image": path.stem, "variant": variant, "similarity": sims, "psnr": psnrs, "kernel": est.kernel}
 
 

@@ -98,7 +98,7 @@ def _one(job: tuple[Path, Path]) -> Row:
     rejected = None
     if rep.decision == "unchanged":
         lam = rep.candidates[rep.candidate]["lam"]
-        rejected = deconvolve(photo.pixels, result.kernel, lam=lam, channel_axis=-1 if photo.is_color else None)
+        rejected = deconvolve(photo.pixels, result.kernel, lam=lam, channel_axis=-1 if photo.is_color else None).image
     sheet = contact_sheet(photo.pixels, result.image, result.kernel, published, caption, rejected)
     # "_sheet" keeps the sheets apart from the photos themselves (they share the stem).
     target = out_dir / "real" / f"{path.stem}_sheet.jpg"

@@ -23,8 +23,8 @@ def run_sketch(data: Path, *, out_dir: Path, quiet: bool) -> None:
     axes = fig.subplots(len(files), 4, squeeze=False)
     for ax_row, f in zip(axes, tqdm(files, desc="sketch", disable=quiet), strict=True):
         img = load_rgb(f)
-        raw = sketch(img, channel_axis=-1, smoothing=None)
-        smoothed = sketch(img, channel_axis=-1)
+        raw = sketch(img, channel_axis=-1, smoothing=None).image
+        smoothed = sketch(img, channel_axis=-1).image
         gray_cv, _ = cv2.pencilSketch(to_u8(img)[..., ::-1].copy(), sigma_s=60, sigma_r=0.07, shade_factor=0.05)
         for ax, (title, im) in zip(
             ax_row,

@@ -121,7 +121,7 @@ def _one(job: tuple[Case, int | str]) -> Row:
     sharp, blurred, k = make_case(case)
     result, seconds, peak = measured(lambda: deblur(blurred, kernel_size=kernel_size))
     est = image_scores(result.image, sharp)
-    ref = image_scores(deconvolve(blurred, k, lam=default_lam(estimate_noise(blurred))), sharp)
+    ref = image_scores(deconvolve(blurred, k, lam=default_lam(estimate_noise(blurred))).image, sharp)
     before = image_scores(blurred, sharp)
     ys, xs = np.nonzero(k)
     return {

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> None:
     kernel = read_kernel(args.kernel)
     out = check_output_path(args.output, args.input, args.kernel, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
-    photo.pixels = deconvolve(photo.pixels, kernel, lam=args.lam, channel_axis=-1 if photo.is_color else None)
+    photo.pixels = deconvolve(photo.pixels, kernel, lam=args.lam, channel_axis=-1 if photo.is_color else None).image
     write_image(out, photo)
     if not args.quiet:
         print(f"wrote {out}")

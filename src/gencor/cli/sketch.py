@@ -26,19 +26,19 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from gencor.io import Photo, check_format, check_output_path, read_image, write_image
+    from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.sketch import sketch
 
     photo = read_image(args.input, max_pixels=max_pixels(args))
     out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
-    drawing = sketch(
+    photo.pixels = sketch(
         photo.pixels,
         channel_axis=-1 if photo.is_color else None,
         color=args.color,
         smoothing=None if args.no_smooth else args.lam,
         seed=args.seed,
-    )
-    write_image(out, Photo(drawing, photo.alpha, photo.bit_depth))
+    ).image
+    write_image(out, photo)
     if not args.quiet:
         print(f"wrote {out}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from scipy import fft, ndimage
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
 from gencor.generators import generator_factory
-from gencor.kernels.estimate import KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
+from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
@@ -59,8 +59,6 @@ CONSERVATIVE_LAM = 8.0
 #: A kernel with this share of its mass in one pixel is "no blur": deconvolving with it would only
 #: denoise, which is not what the user asked for, so the photo is left as it is.
 NEAR_DELTA = 0.5
-#: Alternations per pyramid level of :func:`estimate_kernel` (its default), for the progress count.
-ITERATIONS = 5
 #: ``kernel_size`` value that asks for the automatic size.
 AUTO = "auto"
 
@@ -192,6 +190,7 @@ def deblur(
     corrector: bool = True,
     lam: float | None = None,
     force: bool = False,
+    config: EstimatorConfig | None = None,
     progress: Progress | None = None,
 ) -> DeblurResult:
     """Blind deblurring of a photo blurred by camera shake.
@@ -215,18 +214,49 @@ def deblur(
         Prior weight of the final deconvolution (default: from the measured noise).
     force
         Deblur with the best candidate even when the confidence is below the trust threshold.
+    config
+        Settings of the kernel estimator (:class:`~gencor.EstimatorConfig`); the shipped defaults
+        when ``None``.
     progress
         Optional callback ``(done, total, phase)``.
 
     Returns
     -------
     DeblurResult
-        ``image`` (the input unchanged when no kernel was trusted), ``kernel``, ``estimate`` and
-        ``report`` (kernel size, noise, confidence, decision, seconds, warnings).
+        ``image`` (the input unchanged when no kernel was trusted), ``kernel``, ``estimate`` (the
+        ``Psi`` history of every run) and ``report`` (kernel size, noise, confidence, decision,
+        seconds, warnings).
+
+    Raises
+    ------
+    ValueError
+        If the image is not in [0, 1], is too small, or ``kernel_size`` is not ``"auto"`` or an
+        odd integer that fits the image.
+    TypeError
+        If the image is not a numeric NumPy array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.ndimage import convolve
+    >>> from gencor import deblur
+    >>> sharp = np.kron(np.random.default_rng(1).uniform(size=(12, 12)), np.ones((8, 8)))
+    >>> shake = np.zeros((9, 9)); shake[4, 1:8] = 1 / 7
+    >>> result = deblur(convolve(sharp, shake, mode="reflect"), kernel_size=9, generator="none")
+    >>> result.image.shape, result.kernel.shape, result.report.decision in ("deblurred", "conservative", "unchanged")
+    ((96, 96), (9, 9), True)
     """
     with fft.set_workers(fft_workers()):
         return _deblur(
-            image, kernel_size=kernel_size, channel_axis=channel_axis, generator=generator, corrector=corrector, lam=lam, force=force, progress=progress
+            image,
+            kernel_size=kernel_size,
+            channel_axis=channel_axis,
+            generator=generator,
+            corrector=corrector,
+            lam=lam,
+            force=force,
+            settings=EstimatorConfig() if config is None else config,
+            progress=progress,
         )
 
 
@@ -239,6 +269,7 @@ def _deblur(
     corrector: bool,
     lam: float | None,
     force: bool,
+    settings: EstimatorConfig,
     progress: Progress | None,
 ) -> DeblurResult:
     clock = _Clock()
@@ -262,10 +293,31 @@ def _deblur(
     pair = pair_windows(gray, pair_side)
     has_coarse = _levels(max_size, 0.0, SIZING_SCALE) > 0
     first = SIZING_LADDER[0] if auto and max_size > SIZING_LADDER[0] else max_size
-    steps = _Steps(progress, ITERATIONS * (3 * _levels(first, 0, SIZING_SCALE) + _levels(first, SIZING_SCALE, 1.0)))
+    steps = _Steps(progress, settings.iterations * (3 * _levels(first, 0, SIZING_SCALE) + _levels(first, SIZING_SCALE, 1.0)))
 
-    def run(img: np.ndarray, size: int, mask: np.ndarray | None, phase: str, **kw: object) -> KernelEstimate:
-        return estimate_kernel(img, size, generator=factory, corrector=corrector, valid=mask, progress=steps.run(phase), **kw)  # type: ignore[arg-type]
+    def run(
+        img: np.ndarray,
+        size: int,
+        mask: np.ndarray | None,
+        phase: str,
+        *,
+        lam: float = settings.lam,
+        init: np.ndarray | None = None,
+        init_scale: float = 0.0,
+        final_scale: float = 1.0,
+    ) -> KernelEstimate:
+        return estimate_kernel(
+            img,
+            size,
+            config=replace(settings, lam=lam),
+            generator=factory,
+            corrector=corrector,
+            valid=mask,
+            progress=steps.run(phase),
+            init=init,
+            init_scale=init_scale,
+            final_scale=final_scale,
+        )
 
     if not has_coarse:
         fine = run(y, max_size, None if valid is None else valid[window], "estimate")
@@ -277,7 +329,7 @@ def _deblur(
     mask = None if valid is None else valid[window]
     for i, trial in enumerate(ladder):
         if i:
-            steps.total += ITERATIONS * _levels(trial, 0.0, 1.0)
+            steps.total += settings.iterations * _levels(trial, 0.0, 1.0)
         coarse = run(y, trial, mask, f"estimate {trial} px, coarse scales", final_scale=SIZING_SCALE)
         fine = run(y, trial, mask, f"estimate {trial} px, fine scales", init=coarse.kernel, init_scale=coarse.scale, lam=coarse.lam)
         if not touches_border(fine.kernel):
@@ -311,7 +363,7 @@ def _deblur(
 def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float) -> tuple[float, Evidence]:
     """Confidence and evidence of deconvolving the gray window ``y`` with ``kernel`` (see
     :mod:`gencor.assess`); ``agreement`` and ``stability`` come from the estimation runs."""
-    trial = deconvolve(y, kernel, lam=lam)
+    trial = deconvolve(y, kernel, lam=lam).image
     ev = Evidence(
         agreement=agreement,
         stability=stability,
@@ -354,7 +406,7 @@ def _finish(
         warnings.append(f"no camera shake found (the kernel keeps {kernel.max():.0%} of its mass in one pixel); the photo is returned unchanged")
     elif conf >= TRUST_THRESHOLD or force:
         decision = "conservative" if best.endswith("conservative") else "deblurred"
-        sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1)
+        sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1).image
         if conf < TRUST_THRESHOLD:
             warnings.append(f"low confidence ({conf:.2f}); deblurred anyway because of --force")
     else:

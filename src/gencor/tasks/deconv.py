@@ -8,6 +8,7 @@ periodically so the FFT sees no frame border.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -210,6 +211,17 @@ def clipped_pixels(y: np.ndarray) -> np.ndarray:
     return y >= CLIP_LEVEL
 
 
+@dataclass
+class DeconvolveResult:
+    """The sharp image (input layout), the kernel as used (sums to 1), the prior weight and the
+    noise level measured on the input (what the default weight follows)."""
+
+    image: np.ndarray
+    kernel: np.ndarray
+    lam: float
+    noise_sigma: float
+
+
 def deconvolve(
     image: np.ndarray,
     kernel: np.ndarray,
@@ -217,7 +229,7 @@ def deconvolve(
     lam: float | None = None,
     p: float = 0.8,
     channel_axis: int | None = None,
-) -> np.ndarray:
+) -> DeconvolveResult:
     """Non-blind deconvolution of a photo with a known kernel (convolution convention).
 
     Parameters
@@ -235,23 +247,44 @@ def deconvolve(
 
     Returns
     -------
-    numpy.ndarray
-        The sharp image, clipped to [0, 1], in the input's layout.
+    DeconvolveResult
+        ``image``: the sharp image, clipped to [0, 1], in the input's layout; ``kernel`` as used
+        (normalised to sum 1), the prior weight ``lam`` and the measured ``noise_sigma``.
+
+    Raises
+    ------
+    ValueError
+        If the image is not in [0, 1], the kernel is not a non-negative 2-D array, or it is larger
+        than half the image.
+    TypeError
+        If the image or the kernel is not a numeric NumPy array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.ndimage import convolve
+    >>> from gencor import deconvolve
+    >>> sharp = np.kron(np.random.default_rng(0).uniform(size=(8, 8)), np.ones((8, 8)))
+    >>> kernel = np.full((1, 5), 0.2)
+    >>> result = deconvolve(convolve(sharp, kernel, mode="wrap"), kernel, lam=1e-3)
+    >>> result.image.shape, result.lam
+    ((64, 64), 0.001)
     """
     arr = as_image(image, channel_axis=channel_axis)
     k = as_kernel(kernel)
     if max(k.shape) > min(arr.shape[:2]) // 2:
         raise ValueError(f"kernel {k.shape} is too large for a {arr.shape[0]}x{arr.shape[1]} image")
     gray = luminance(arr)
+    sigma = estimate_noise(gray)
     if lam is None:
-        lam = default_lam(estimate_noise(gray))
+        lam = default_lam(sigma)
     elif not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam must be a positive number, got {lam}")
     planes = to_planes(arr)
     with fft.set_workers(fft_workers()):
         sharp = _by_tiles(planes.reshape(-1, *planes.shape[-2:]), k, lam=lam, p=p)
         np.clip(sharp, 0.0, 1.0, out=sharp)
-    return from_planes(sharp.reshape(planes.shape), channel_axis).astype(np.float64, copy=False)
+    return DeconvolveResult(from_planes(sharp.reshape(planes.shape), channel_axis).astype(np.float64, copy=False), k, float(lam), sigma)
 
 
 #: Large photos are deconvolved on square tiles of this side (plus context), one channel at a

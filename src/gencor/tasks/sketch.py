@@ -14,6 +14,8 @@ Smoothing first removes texture and noise, so the strokes follow structure rathe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 from scipy.sparse.linalg import LinearOperator as SparseOperator
@@ -115,6 +117,16 @@ def render_texture(tone: np.ndarray, texture: np.ndarray, *, lam: float = 0.2) -
     return texture ** np.clip(b.reshape(shape), 0.0, None)
 
 
+@dataclass
+class SketchResult:
+    """The drawing (gray, or the input layout for colored pencil) and its two layers: the pencil
+    strokes along the edges (1 = paper) and the textured tone, both ``(H, W)`` in [0, 1]."""
+
+    image: np.ndarray
+    strokes: np.ndarray
+    tone: np.ndarray
+
+
 def sketch(
     image: np.ndarray,
     *,
@@ -122,7 +134,7 @@ def sketch(
     color: bool = False,
     smoothing: float | None = 0.01,
     seed: int = 0,
-) -> np.ndarray:
+) -> SketchResult:
     """A pencil drawing of a float image in [0, 1].
 
     Parameters
@@ -141,7 +153,24 @@ def sketch(
 
     Returns
     -------
-    The drawing: ``(H, W)`` gray, or color in the input layout with ``color=True``.
+    SketchResult
+        ``image``: the drawing, ``(H, W)`` gray, or color in the input layout with
+        ``color=True``; ``strokes`` and ``tone``, the two layers it is the product of.
+
+    Raises
+    ------
+    ValueError
+        If the image is not in [0, 1], ``color`` is asked of a gray image, or ``smoothing`` is not
+        positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gencor import sketch
+    >>> photo = np.kron(np.random.default_rng(0).uniform(size=(8, 8)), np.ones((8, 8)))
+    >>> drawing = sketch(photo).image
+    >>> drawing.shape, bool(0 <= drawing.min() and drawing.max() <= 1)
+    ((64, 64), True)
     """
     arr = as_image(image, channel_axis=channel_axis)
     if color and arr.ndim != 3:
@@ -157,10 +186,12 @@ def sketch(
     gray = rgb2ycbcr(base)[..., 0] / 255.0 * (255 / 219) - 16 / 219 if base.ndim == 3 else base
     gray = np.clip(gray, 0.0, 1.0)
     texture = pencil_texture(gray.shape, np.random.default_rng(seed))
-    drawing = np.clip(strokes(gray) * render_texture(tone_map(gray), texture), 0.0, 1.0)
+    lines = strokes(gray)
+    tone = render_texture(tone_map(gray), texture)
+    drawing = np.clip(lines * tone, 0.0, 1.0)
     if not color:
-        return drawing
+        return SketchResult(drawing, lines, tone)
     ycc = rgb2ycbcr(base)
     ycc[..., 0] = 16 + 219 * drawing
     out = np.clip(ycbcr2rgb(ycc), 0.0, 1.0)
-    return np.moveaxis(out, -1, channel_axis) if channel_axis is not None else out
+    return SketchResult(np.moveaxis(out, -1, channel_axis) if channel_axis is not None else out, lines, tone)
