@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(sig, _terminate)
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except (ValueError, TypeError) as exc:
         print(f"gencor: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Terminated as stop:
         print(f"gencor: terminated by {signal.Signals(stop.signum).name}", file=sys.stderr)
         return 128 + stop.signum
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

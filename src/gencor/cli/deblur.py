@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gencor.cli.options import IMAGE_OUTPUTS, PLOT_OUTPUTS, add_common, kernel_size, max_pixels, progress_bar
+from gencor.cli.batch import add_batch_options, is_batch, run_batch, single
+from gencor.cli.options import IMAGE_OUTPUTS, PLOT_OUTPUTS, Progress, add_common, kernel_size, max_pixels, progress_bar
 from gencor.generators import NAMES as GENERATOR_NAMES
 
 #: What to try when a photo does not fit in memory.
@@ -20,8 +21,19 @@ def add_parser(sub: Any) -> None:
         help="estimate the blur kernel of a photo and restore it",
         description="Estimate the camera-shake kernel of INPUT (on its luminance) and write the deblurred photo to OUTPUT, in the input's mode and bit depth.",
     )
-    p.add_argument("input", metavar="INPUT", help="blurred photo: PNG, JPEG or TIFF, 8 or 16 bit, gray, RGB or RGBA (alpha is passed through)")
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo (.png, .jpg, .tif); never the input")
+    p.add_argument(
+        "input",
+        nargs="+",
+        metavar="INPUT",
+        help="blurred photo: PNG, JPEG or TIFF, 8 or 16 bit, gray, RGB or RGBA (alpha is passed through); several photos, folders or globs make a batch",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUTPUT",
+        help="where to write the sharp photo (.png, .jpg, .tif); never the input. For a batch, a folder (created if missing) that also gets report.csv",
+    )
     p.add_argument(
         "--kernel-size",
         type=kernel_size,
@@ -63,10 +75,46 @@ def add_parser(sub: Any) -> None:
         "--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)"
     )
     add_common(p, quiet="no progress bar and no summary line (warnings are still printed)")
+    add_batch_options(p)
     p.set_defaults(func=run, memory_hint=MEMORY_HINT)
 
 
-def run(args: argparse.Namespace) -> None:
+def options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of :func:`gencor.deblur` given on the command line."""
+    return {"kernel_size": args.kernel_size, "generator": args.generator, "corrector": not args.no_corrector, "force": args.force}
+
+
+def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, progress: Progress | None = None) -> dict[str, Any]:
+    """Deblur one photo of a batch; return its row of ``report.csv`` and its warnings."""
+    from gencor.io import check_format, check_output_path, read_image, write_image
+    from gencor.tasks.deblur import deblur
+
+    photo = read_image(source, max_pixels=max_pixels)
+    out = check_output_path(target, source, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
+    result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, progress=progress, **opts)
+    height, width = photo.pixels.shape[:2]
+    photo.pixels = result.image
+    write_image(out, photo)
+    rep = result.report
+    return {
+        "width": width,
+        "height": height,
+        "kernel_size": rep.kernel_size,
+        "noise_sigma": round(rep.noise_sigma, 5),
+        "confidence": round(rep.confidence, 3),
+        "decision": rep.decision,
+        "warnings": rep.warnings,
+    }
+
+
+def run(args: argparse.Namespace) -> int | None:
+    if is_batch(args.input, args.output):
+        if args.save_kernel or args.plot or args.report:
+            raise ValueError("--save-kernel, --plot and --report are for one photo; a batch writes what it found to report.csv in the output folder")
+        return run_batch("deblur", args, options(args))
+    if not single(args):
+        return None
     import json
     import time
 
@@ -88,15 +136,7 @@ def run(args: argparse.Namespace) -> None:
         extras.append(args.report)
     bar, update = progress_bar(args.quiet, "deblur")
     try:
-        result = deblur(
-            photo.pixels,
-            kernel_size=args.kernel_size,
-            channel_axis=-1 if photo.is_color else None,
-            generator=args.generator,
-            corrector=not args.no_corrector,
-            force=args.force,
-            progress=update,
-        )
+        result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, progress=update, **options(args))
     finally:  # an error line must not be glued onto the bar
         if bar is not None:
             bar.close()
@@ -123,3 +163,4 @@ def run(args: argparse.Namespace) -> None:
             + f" (kernel {report.kernel_size} px, noise {report.noise_sigma:.4f}, confidence {report.confidence:.2f}, {report.decision}, "
             f"{report.seconds:.1f} s)"
         )
+    return None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from gencor.cli.options import IMAGE_OUTPUTS, add_common, max_pixels
+from gencor.cli.batch import add_batch_options, is_batch, run_batch, single
+from gencor.cli.options import IMAGE_OUTPUTS, Progress, add_common, max_pixels
 
 
 def add_parser(sub: Any) -> None:
@@ -15,30 +17,37 @@ def add_parser(sub: Any) -> None:
         description="Render INPUT as a pencil drawing: strokes from line-convolved gradients and a tone-matched procedural pencil texture, drawn on "
         "the L0-smoothed photo.",
     )
-    p.add_argument("input", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color)")
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the drawing")
+    p.add_argument("input", nargs="+", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color); several photos, folders or globs make a batch")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the drawing; for a batch, a folder")
     p.add_argument("--color", action="store_true", help="colored pencil (keeps the photo's chroma; needs a color photo)")
     p.add_argument("--lam", type=float, default=0.01, metavar="L", help="strength of the smoothing applied first (default 0.01)")
     p.add_argument("--no-smooth", action="store_true", help="draw on the raw photo")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the pencil texture (default 0)")
     add_common(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> None:
+def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, progress: Progress | None = None) -> dict[str, Any]:
+    """Draw one photo; return its row of ``report.csv``."""
     from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.sketch import sketch
 
-    photo = read_image(args.input, max_pixels=max_pixels(args))
-    out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
+    photo = read_image(source, max_pixels=max_pixels)
+    out = check_output_path(target, source, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
-    photo.pixels = sketch(
-        photo.pixels,
-        channel_axis=-1 if photo.is_color else None,
-        color=args.color,
-        smoothing=None if args.no_smooth else args.lam,
-        seed=args.seed,
-    ).image
+    height, width = photo.pixels.shape[:2]
+    photo.pixels = sketch(photo.pixels, channel_axis=-1 if photo.is_color else None, **opts).image
     write_image(out, photo)
-    if not args.quiet:
-        print(f"wrote {out}")
+    return {"width": width, "height": height}
+
+
+def run(args: argparse.Namespace) -> int | None:
+    opts = {"color": args.color, "smoothing": None if args.no_smooth else args.lam, "seed": args.seed}
+    if is_batch(args.input, args.output):
+        return run_batch("sketch", args, opts)
+    if single(args):
+        process(Path(args.input), Path(args.output), opts, max_pixels=max_pixels(args))
+        if not args.quiet:
+            print(f"wrote {args.output}")
+    return None

@@ -1,0 +1,297 @@
+"""Many photos in one command: files, folders and globs into an output folder, in worker processes
+or on a Dask cluster, with one row per photo in ``report.csv``.
+
+A photo that fails is reported and the others go on; the exit status is then 1. Each photo is
+written atomically by whoever processes it (a worker process or a Dask worker), so a shared output
+folder never holds a half-written file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import importlib
+import io
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gencor.cli.options import IMAGE_OUTPUTS, Progress, max_pixels
+
+#: What a folder given as input is scanned for (non-recursively).
+READABLE = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
+#: The table written into the output folder.
+REPORT = "report.csv"
+#: Its columns; a command adds what it knows (kernel size, confidence, ...) in ``details``.
+COLUMNS = ("input", "output", "status", "width", "height", "kernel_size", "noise_sigma", "confidence", "decision", "seconds", "error")
+#: Exit status when some photos of a batch failed.
+SOME_FAILED = 1
+#: Attempts of a photo on a Dask cluster (the first try and one retry, for lost workers).
+DASK_RETRIES = 1
+#: How long to wait for a Dask scheduler before giving up.
+DASK_CONNECT = "10s"
+#: Errors that belong to one photo (bad file, photo too large, out of memory): reported, not raised.
+PHOTO_ERRORS = (ValueError, TypeError, MemoryError, OSError)
+
+
+@dataclass(frozen=True)
+class PhotoJob:
+    """One photo of a batch: what a worker needs, and nothing that cannot be pickled."""
+
+    command: str
+    source: str
+    target: str
+    options: dict[str, Any]
+    max_pixels: int
+    single_threaded: bool = False
+
+
+@dataclass
+class Outcome:
+    """What became of one photo: a row of ``report.csv``."""
+
+    input: str
+    output: str
+    status: str  # "ok", "failed" or "skipped"
+    seconds: float = 0.0
+    error: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k not in ("details", "warnings")}, **self.details}
+
+
+def is_batch(inputs: Sequence[str], output: str) -> bool:
+    """Several inputs, a folder or a glob as input, or a folder as output (an existing one, or a
+    name ending in a slash)."""
+    return len(inputs) > 1 or any(glob.has_magic(item) or Path(item).is_dir() for item in inputs) or output.endswith(("/", os.sep)) or Path(output).is_dir()
+
+
+def expand(inputs: Sequence[str]) -> list[Path]:
+    """The photos named by ``inputs``: files as given, folders' photos and globs' matches in
+    sorted order, each once."""
+    found: list[Path] = []
+    for item in inputs:
+        if glob.has_magic(item):
+            matches = sorted(Path(p) for p in glob.glob(item) if Path(p).is_file())
+            if not matches:
+                raise ValueError(f"no file matches {item!r}")
+            found += matches
+        elif Path(item).is_dir():
+            photos = sorted(p for p in Path(item).iterdir() if p.is_file() and p.suffix.lower() in READABLE)
+            if not photos:
+                raise ValueError(f"no photos ({', '.join(sorted(READABLE))}) in folder {item}")
+            found += photos
+        else:
+            found.append(Path(item))
+    return list(dict.fromkeys(found))
+
+
+def plan(sources: Sequence[Path], out_dir: Path, suffix: str | None) -> list[tuple[Path, Path]]:
+    """``(source, target)`` pairs: each photo keeps its name in ``out_dir``, with ``suffix`` or its
+    own format when gencor can write it (PNG otherwise)."""
+    if suffix is not None and suffix not in IMAGE_OUTPUTS:
+        raise ValueError(f"--format must be one of {', '.join(sorted(s[1:] for s in IMAGE_OUTPUTS))}, got {suffix[1:]!r}")
+    pairs: list[tuple[Path, Path]] = []
+    seen: dict[Path, Path] = {}
+    for src in sources:
+        ext = suffix or (src.suffix.lower() if src.suffix.lower() in IMAGE_OUTPUTS else ".png")
+        dst = out_dir / (src.stem + ext)
+        if dst in seen:
+            raise ValueError(f"{seen[dst]} and {src} would both be written to {dst}; give them different names or run them apart")
+        if dst.resolve() == src.resolve():
+            raise ValueError(f"{src} would be overwritten; choose another output folder")
+        seen[dst] = src
+        pairs.append((src, dst))
+    return pairs
+
+
+def _single_threaded() -> None:
+    # One process per core: threads inside each would only fight (see gencor.threads).
+    from threadpoolctl import threadpool_limits
+
+    from gencor.threads import THREADS_ENV
+
+    os.environ[THREADS_ENV] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+    threadpool_limits(1)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
+    """Process one photo with its command's ``process`` function; errors of the photo become a
+    failed outcome (anything else is raised, so that a cluster can retry it)."""
+    if job.single_threaded:
+        _single_threaded()
+    process: Callable[..., dict[str, Any]] = importlib.import_module(f"gencor.cli.{job.command}").process
+    start = time.perf_counter()
+    try:
+        details = process(Path(job.source), Path(job.target), job.options, max_pixels=job.max_pixels, progress=progress)
+    except PHOTO_ERRORS as exc:
+        message = "out of memory" if isinstance(exc, MemoryError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Outcome(job.source, job.target, "failed", time.perf_counter() - start, error=message)
+    warnings = details.pop("warnings", [])
+    return Outcome(job.source, job.target, "ok", time.perf_counter() - start, details=details, warnings=warnings)
+
+
+def _in_process(jobs: list[PhotoJob], quiet: bool) -> Iterator[Outcome]:
+    from gencor.cli.options import progress_bar
+
+    for job in jobs:
+        inner, update = progress_bar(quiet, Path(job.source).name)
+        try:
+            yield run_job(job, update)
+        finally:
+            if inner is not None:
+                inner.close()
+
+
+def _in_pool(jobs: list[PhotoJob], workers: int) -> Iterator[Outcome]:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures: dict[Future[Outcome], PhotoJob] = {pool.submit(run_job, job): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    yield future.result()
+                except Exception as exc:  # a worker that died takes its photo with it, not the batch
+                    yield Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _on_dask(jobs: list[PhotoJob], address: str | None, workers: int) -> Iterator[Outcome]:
+    try:
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise ValueError("--dask needs dask.distributed: pip install 'gencor[dask]'") from None
+    cluster = None
+    if address is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout=DASK_CONNECT)
+        except OSError as exc:
+            raise ValueError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        futures = client.map(run_job, jobs, retries=DASK_RETRIES, pure=False)
+        by_key = {f.key: job for f, job in zip(futures, jobs, strict=True)}
+        for future in dask_completed(futures):
+            job = by_key[future.key]
+            try:
+                yield future.result()
+            except Exception as exc:  # failed twice (the retry included): reported, the batch goes on
+                yield Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that take many photos."""
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="photos processed at once, in N worker processes (default 1)")
+    parser.add_argument("--skip-existing", action="store_true", help="leave photos whose output already exists (to resume a batch)")
+    parser.add_argument(
+        "--format",
+        choices=sorted(s[1:] for s in IMAGE_OUTPUTS),
+        default=None,
+        help="output format of a batch (default: each photo's own; PNG where gencor cannot write it)",
+    )
+    parser.add_argument(
+        "--dask",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run the photos as tasks on a Dask cluster: a local one with --jobs workers, or the scheduler at ADDRESS (tcp://host:8786); "
+        "the workers write to the output folder, which must be shared",
+    )
+
+
+def single(args: argparse.Namespace) -> bool:
+    """For a command on one photo: check that no batch option is given; ``False`` when the photo
+    is to be skipped (``--skip-existing`` and its output exists)."""
+    if args.jobs != 1 or args.dask is not None or args.format is not None:
+        raise ValueError("--jobs, --dask and --format are for batches: give several photos, a folder or a glob, and a folder as -o")
+    args.input = args.input[0]
+    if args.skip_existing and Path(args.output).exists():
+        if not args.quiet:
+            print(f"skipped {args.input}: {args.output} exists")
+        return False
+    return True
+
+
+def run_batch(command: str, args: argparse.Namespace, options: dict[str, Any]) -> int:
+    """Run ``command`` over every photo of ``args.input`` into the folder ``args.output``; return
+    the exit status (0, or :data:`SOME_FAILED`)."""
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} is a file; with several photos -o names a folder")
+    pairs = plan(expand(args.input), out_dir, f".{args.format}" if args.format else None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(out_dir, os.W_OK):
+        raise ValueError(f"output folder is not writable: {out_dir}")
+    outcomes: list[Outcome] = []
+    todo: list[PhotoJob] = []
+    parallel = args.jobs > 1 or args.dask is not None
+    for src, dst in pairs:
+        if args.skip_existing and dst.exists():
+            outcomes.append(Outcome(str(src), str(dst), "skipped"))
+        else:
+            todo.append(PhotoJob(command, str(src), str(dst), options, max_pixels(args), single_threaded=parallel))
+    if args.dask is not None:
+        stream = _on_dask(todo, None if args.dask == "local" else args.dask, args.jobs)
+    elif args.jobs > 1:
+        stream = _in_pool(todo, args.jobs)
+    else:
+        stream = None
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), desc=f"{command}: photos", unit="photo", disable=args.quiet, file=sys.stderr, position=0)
+    try:
+        for outcome in stream if stream is not None else _in_process(todo, args.quiet):
+            outcomes.append(outcome)
+            name = Path(outcome.input).name
+            for warning in outcome.warnings:
+                tqdm.write(f"gencor: warning: {name}: {warning}", file=sys.stderr)
+            if outcome.status == "failed":
+                tqdm.write(f"gencor: error: {name}: {outcome.error}", file=sys.stderr)
+            bar.update(1)
+    finally:
+        bar.close()
+        _write_report(out_dir / REPORT, outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    if not args.quiet:
+        skipped = sum(o.status == "skipped" for o in outcomes)
+        done = len(outcomes) - failed - skipped
+        print(f"{len(pairs)} photos: {done} written to {out_dir}, {failed} failed, {skipped} skipped; details in {out_dir / REPORT}")
+    return SOME_FAILED if failed else 0
+
+
+def _write_report(path: Path, outcomes: Sequence[Outcome]) -> None:
+    from gencor.io import atomic_write
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    for outcome in sorted(outcomes, key=lambda o: o.input):
+        writer.writerow(outcome.row())
+    atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
