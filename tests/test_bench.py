@@ -95,3 +95,12 @@ def test_beyond_benches_write_tables_and_figures(tmp_path: Path) -> None:
     run_sketch(data, out_dir=out, quiet=True)
     for name in ("inpaint_examples.png", "smooth_examples.png", "sketch_examples.png", "smooth.md", "inpaint.md"):
         assert (out / name).stat().st_size > 100
+
+
+def test_batch_bench_times_three_modes(tmp_path: Path) -> None:
+    from gencor.bench.batch import MODES, run_batch_bench
+
+    rows = run_batch_bench(out_dir=tmp_path, photos=2, megapixels=(0.02, 0.03), quiet=True)
+    assert [r["mode"] for r in rows] == [m for m, _ in MODES]
+    assert all(r["wall_s"] > 0 and r["failed"] == 0 and r["same_decisions"] for r in rows)
+    assert "photos_per_min" in (tmp_path / "batch.md").read_text()

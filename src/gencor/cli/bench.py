@@ -22,6 +22,12 @@ def _speed(args: argparse.Namespace) -> None:
     run_speed(data=Path(args.data), out_dir=Path(args.out), repeats=args.repeats, quiet=args.quiet)
 
 
+def _batch(args: argparse.Namespace) -> None:
+    from gencor.bench.batch import run_batch_bench
+
+    run_batch_bench(out_dir=Path(args.out), photos=args.photos, quiet=args.quiet)
+
+
 def _real(args: argparse.Namespace) -> None:
     from gencor.bench.real import run_real
 
@@ -108,6 +114,16 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--repeats", type=int, default=3, metavar="N", help="runs per photo; the fastest is kept (default 3)")
     _outputs(q, "speed.md and speed.csv")
     q.set_defaults(func=_speed)
+
+    q = bsub.add_parser(
+        "batch",
+        help="throughput of a folder of 20 photos: one process, --jobs 2 and a Dask LocalCluster with 2 workers",
+        description="Make a folder of shaken 0.3-1 MP JPEGs from scikit-image's sample photos and time 'gencor deblur FOLDER -o OUT/' "
+        "in one process, with --jobs 2 and with --dask --jobs 2; write batch.md and batch.csv.",
+    )
+    q.add_argument("--photos", type=int, default=20, metavar="N", help="photos in the folder (default 20)")
+    _outputs(q, "batch.md and batch.csv")
+    q.set_defaults(func=_batch)
 
     q = bsub.add_parser(
         "real",
