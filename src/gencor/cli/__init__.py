@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 
 from gencor import __version__
-from gencor.cli import bench, deblur, deconv, inpaint, sketch, smooth, train
+from gencor.cli import bench, deblur, deconv, inpaint, serve, sketch, smooth, train
 
 #: Exit statuses: bad usage or input, and a run stopped by Ctrl-C (128 + SIGINT).
 USAGE_ERROR = 2
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gencor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (deblur, deconv, inpaint, smooth, sketch, train, bench):
+    for command in (deblur, deconv, inpaint, smooth, sketch, serve, train, bench):
         command.add_parser(sub)
     return parser
 

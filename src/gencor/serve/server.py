@@ -1,0 +1,86 @@
+"""Running the application under uvicorn: the listening socket, and a server in a background thread
+for the tests and the screenshot script. Only the standard library is imported at the top, so the
+CLI can use the helpers without FastAPI."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+#: Pending connections the listening socket holds.
+BACKLOG = 128
+#: How long a background server may take to start or stop (seconds).
+START_TIMEOUT_S = 20.0
+#: How often a starting background server is checked on (seconds).
+START_POLL_S = 0.02
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this computer only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound here so that a busy port is a one-line ``ValueError`` rather than a
+    log line and an exit from uvicorn, and so that port 0 gives a known free port."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ValueError(f"cannot listen on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """The page's address, with the port the socket really got."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def serve(app: Any, sock: socket.socket, *, quiet: bool = False) -> None:
+    """Serve ``app`` on ``sock`` until Ctrl-C or SIGTERM; uvicorn then runs the app's shutdown,
+    which removes its temporary folder."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning" if quiet else "info", access_log=not quiet))
+    server.run(sockets=[sock])
+
+
+@contextmanager
+def in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` from a background thread; yields the page's URL and stops the server on exit."""
+    import uvicorn
+
+    sock = listen(host, port)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="gencor-serve", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the background server did not start")
+            time.sleep(START_POLL_S)
+        yield url_of(sock)
+    finally:
+        server.should_exit = True
+        thread.join(START_TIMEOUT_S)
+        sock.close()

@@ -1,0 +1,395 @@
+"""``gencor serve``: the HTTP API (FastAPI's TestClient) and the page in a real headless Chromium."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import shutil
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import shapes_image
+
+fastapi_testclient = pytest.importorskip("fastapi.testclient", reason="gencor serve needs FastAPI (the 'serve' extra)")
+TestClient = fastapi_testclient.TestClient
+
+from gencor.serve import app as serve_app  # noqa: E402  (needs FastAPI, checked above)
+from gencor.serve.app import JOB_ID, Job, create_app  # noqa: E402
+
+#: Longest wait for one small job (seconds).
+JOB_TIMEOUT_S = 20.0
+#: Side of the photos of the fast tests.
+SMALL = 64
+#: Side of the crop of the bundled photo that the deblur tests use.
+DEBLUR_SIDE = 96
+BLURRED = Path(str(files("gencor") / "data" / "astronaut_blurred.jpg"))
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def color_png(n: int = SMALL) -> bytes:
+    gray = shapes_image(n)
+    return png_bytes(np.dstack([gray, gray[::-1], gray[:, ::-1]]))
+
+
+def blurred_crop(n: int = DEBLUR_SIDE) -> bytes:
+    """A real camera-shake photo, cropped so that a deblur takes a few seconds."""
+    with Image.open(BLURRED) as im:
+        w, h = im.size
+        left, top = (w - n) // 2, (h - n) // 2
+        buf = io.BytesIO()
+        im.crop((left, top, left + n, top + n)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def huge_header_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A 100-byte PNG whose header declares ten gigapixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    with TestClient(create_app(workers=1)) as c:
+        yield c
+
+
+def upload(client: Any, data: bytes, **params: str) -> Any:
+    return client.post("/api/jobs", params=params, content=data, headers={"Content-Type": "application/octet-stream"})
+
+
+def wait(client: Any, job_id: str, timeout: float = JOB_TIMEOUT_S) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status: dict[str, Any] = client.get(f"/api/jobs/{job_id}").json()
+        if status["state"] in ("done", "error", "cancelled"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def assert_one_line_error(response: Any, status: int = 400) -> str:
+    assert response.status_code == status, response.text
+    message: str = response.json()["error"]
+    assert message and "\n" not in message and "Traceback" not in message
+    assert "gencor-serve-" not in message  # no server path
+    return message
+
+
+def decode(data: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+# -- the page and its files ------------------------------------------------------------------------
+
+
+def test_page_and_static_files_are_all_local(client: Any) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    html = page.text
+    refs = re.findall(r"(?:src|href)=\"([^\"]+)\"", html)
+    assert refs and all(ref.startswith("/static/") or ref == "#" for ref in refs), refs
+    for ref in refs:
+        if ref != "#":
+            assert client.get(ref).status_code == 200
+    for name in ("app.js", "style.css"):
+        text = client.get(f"/static/{name}").text
+        assert "http://" not in text and "https://" not in text and "@import" not in text
+    for path in ("/docs", "/redoc", "/openapi.json"):  # FastAPI's docs load scripts from a CDN
+        assert client.get(path).status_code == 404
+    config = client.get("/api/config").json()
+    assert config["max_upload_bytes"] == serve_app.MAX_UPLOAD_BYTES and config["workers"] == 1
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+
+
+def test_smooth_job_result_and_download(client: Any) -> None:
+    response = upload(client, color_png(), task="smooth", lam="0.03", name="holiday photo.PNG")
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert JOB_ID.fullmatch(job["id"]) and job["state"] in ("queued", "running")
+    assert (job["width"], job["height"]) == (SMALL, SMALL) and job["options"] == {"lam": 0.03}
+    status = wait(client, job["id"])
+    assert status["state"] == "done", status
+    assert status["report"] is None and set(status["files"]) == {"input", "result"}
+    before = decode(client.get(status["files"]["input"]).content)
+    after = client.get(status["files"]["result"])
+    assert after.headers["content-type"] == "image/png"
+    assert decode(after.content).size == before.size == (SMALL, SMALL)
+    download = client.get(status["download"])
+    assert download.status_code == 200
+    assert 'filename="holiday_photo_smooth.png"' in download.headers["content-disposition"]
+    assert decode(download.content).mode == "RGB" and decode(download.content).size == (SMALL, SMALL)
+
+
+def test_sketch_job_and_its_color_option(client: Any) -> None:
+    status = wait(client, upload(client, color_png(), task="sketch").json()["id"])
+    assert status["state"] == "done", status
+    assert decode(client.get(status["download"]).content).mode == "L"  # a pencil drawing is gray
+    status = wait(client, upload(client, color_png(), task="sketch", color="true").json()["id"])
+    assert decode(client.get(status["download"]).content).mode == "RGB"
+    message = assert_one_line_error(upload(client, png_bytes(shapes_image(SMALL)), task="sketch", color="true"))
+    assert "color photo" in message
+
+
+def test_deblur_job_reports_confidence_kernel_and_psi(client: Any) -> None:
+    seen: list[dict[str, Any]] = []
+    job = upload(client, blurred_crop(), task="deblur", kernel_size="auto", force="true").json()
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while (status := client.get(f"/api/jobs/{job['id']}").json())["state"] not in ("done", "error"):
+        seen.append(status["progress"])
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert status["state"] == "done", status
+    assert any(p["total"] > 0 and 0 < p["done"] <= p["total"] for p in seen), "no progress was reported"
+    report = status["report"]
+    assert 0.0 <= report["confidence"] <= 1.0
+    assert report["decision"] in ("deblurred", "conservative", "unchanged")
+    assert isinstance(report["warnings"], list) and report["kernel_size"] % 2 == 1
+    assert set(status["files"]) == {"input", "result", "kernel", "psi"}
+    kernel = decode(client.get(status["files"]["kernel"]).content)
+    assert kernel.size == (report["kernel_size"], report["kernel_size"])
+    assert decode(client.get(status["files"]["psi"]).content).width > 100
+    assert decode(client.get(status["download"]).content).size == (DEBLUR_SIDE, DEBLUR_SIDE)
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "params", "expect"),
+    [
+        pytest.param(b"", {}, "no file", id="empty"),
+        pytest.param(b"this is not a photo at all", {}, "not an image", id="text"),
+        pytest.param(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, {}, "cannot read", id="broken-png"),
+        pytest.param(b"\xff\xd8\xff\xe0" + b"\x00" * 40, {}, "not an image", id="broken-jpeg"),
+        pytest.param(None, {"task": "inpaint"}, "unknown task", id="task"),
+        pytest.param(None, {"kernel_size": "14"}, "odd integer", id="even-kernel"),
+        pytest.param(None, {"kernel_size": "../../etc"}, "odd integer", id="path-kernel"),
+        pytest.param(None, {"kernel_size": "999"}, "odd integer", id="huge-kernel"),
+        pytest.param(None, {"task": "smooth", "lam": "nan"}, "lam", id="lam-nan"),
+        pytest.param(None, {"task": "smooth", "lam": "-1"}, "lam", id="lam-negative"),
+        pytest.param(None, {"task": "smooth", "lam": "abc"}, "lam", id="lam-text"),
+        pytest.param(None, {"force": "maybe"}, "force", id="force"),
+    ],
+)
+def test_bad_uploads_get_a_one_line_400(client: Any, data: bytes | None, params: dict[str, str], expect: str) -> None:
+    message = assert_one_line_error(upload(client, color_png() if data is None else data, **params))
+    assert expect in message, message
+    assert list(client.app.state.queue.root.iterdir()) == []  # the refused upload left nothing behind
+
+
+def test_too_many_pixels_is_refused_from_the_header() -> None:
+    with TestClient(create_app(workers=1, max_pixels=SMALL * SMALL - 1)) as client:
+        message = assert_one_line_error(upload(client, color_png()))
+        assert "above the limit" in message
+        start = time.perf_counter()
+        assert_one_line_error(upload(client, huge_header_png()))
+        assert time.perf_counter() - start < 2.0  # refused from the header, not decoded
+        assert upload(client, png_bytes(shapes_image(32)), task="smooth").status_code == 202
+
+
+def test_upload_size_is_limited_while_it_streams(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = color_png()
+    monkeypatch.setattr(serve_app, "MAX_UPLOAD_BYTES", len(data) - 1)
+    assert_one_line_error(upload(client, data), status=413)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is counted as the body arrives
+        yield data[:100]
+        yield data[100:]
+
+    assert_one_line_error(client.post("/api/jobs", content=chunks()), status=413)
+    assert list(client.app.state.queue.root.iterdir()) == []
+
+
+def test_cross_site_uploads_and_foreign_hosts_are_refused() -> None:
+    app = create_app(workers=1, allowed_hosts=["127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert_one_line_error(client.post("/api/jobs", content=color_png(), headers={"Origin": "http://evil.example"}), 403)
+        assert client.get("/api/config", headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding
+        same = client.post("/api/jobs", params={"task": "smooth"}, content=color_png(), headers={"Origin": "http://127.0.0.1:8000"})
+        assert same.status_code == 202
+
+
+# -- paths, queue and clean-up ---------------------------------------------------------------------
+
+
+def test_job_ids_and_file_names_cannot_reach_other_paths(client: Any) -> None:
+    status = wait(client, upload(client, color_png(), task="smooth", name="../../../etc/passwd").json()["id"])
+    job_id = status["id"]
+    assert status["download_name"] == "passwd_smooth.png"
+    root: Path = client.app.state.queue.root
+    assert sorted(p.name for p in root.iterdir()) == [job_id]
+    assert sorted(p.name for p in (root / job_id).iterdir()) == ["input.png", "result.png", "upload.png"]
+    probes = [
+        "/api/jobs/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/api/jobs/%2e%2e/files/result",
+        f"/api/jobs/{job_id}/files/..%2Fupload.png",
+        f"/api/jobs/{job_id}/files/upload",
+        f"/api/jobs/{job_id}/files/result.png",
+        f"/api/jobs/{job_id}/files/kernel",  # not made by a smooth
+        f"/api/jobs/{job_id[:-1]}A/download",
+        f"/api/jobs/{job_id}%00/download",
+        f"/api/jobs/{job_id}/../../static/app.js/download",
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+    ]
+    for url in probes:
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "error" in response.json(), url
+
+
+def test_queue_positions_and_cancel(client: Any) -> None:
+    """One worker: the first job runs (held by a test runner), the others wait in order."""
+    queue = client.app.state.queue
+    release = threading.Event()
+
+    def held(job: Job, max_pixels: int, progress: Any) -> None:
+        while not release.wait(0.01):
+            progress(0, 0, "held by the test")  # raises once the job is cancelled
+
+    queue.runner = held
+    ids = [upload(client, color_png(), task="smooth").json()["id"] for _ in range(3)]
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while client.get(f"/api/jobs/{ids[0]}").json()["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    positions = [client.get(f"/api/jobs/{i}").json()["position"] for i in ids]
+    assert positions == [0, 1, 2]
+    assert client.delete(f"/api/jobs/{ids[1]}").json()["state"] == "cancelled"
+    assert client.get(f"/api/jobs/{ids[1]}").status_code == 404
+    assert client.get(f"/api/jobs/{ids[2]}").json()["position"] == 1
+    assert client.delete(f"/api/jobs/{ids[0]}").json()["state"] == "cancelling"
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while client.get(f"/api/jobs/{ids[0]}").status_code != 404:  # a cancelled job goes with its files
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    release.set()
+    assert wait(client, ids[2])["state"] == "done"
+
+
+def test_finished_jobs_expire_and_shutdown_removes_everything() -> None:
+    app = create_app(workers=1, ttl=60.0)
+    with TestClient(app) as client:
+        queue = app.state.queue
+        root: Path = queue.root
+        status = wait(client, upload(client, color_png(), task="sketch").json()["id"])
+        assert queue.sweep() == 0  # still fresh
+        assert queue.sweep(now=time.monotonic() + 61.0) == 1
+        assert client.get(f"/api/jobs/{status['id']}").status_code == 404
+        assert list(root.iterdir()) == []
+        upload(client, color_png(), task="smooth")  # left waiting or running at shutdown
+        assert root.is_dir()
+    assert not root.exists()
+
+
+def test_cli_parser_and_a_busy_port() -> None:
+    from gencor.cli import serve as cli_serve
+    from gencor.serve.server import is_loopback, listen
+
+    parser = argparse.ArgumentParser()
+    cli_serve.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["serve"])
+    assert (args.host, args.port, args.jobs, args.max_megapixels) == ("127.0.0.1", 8000, None, cli_serve.MAX_MEGAPIXELS)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--port", "70000"])
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
+    sock = listen("127.0.0.1", 0)
+    try:
+        with pytest.raises(ValueError, match="cannot listen"):
+            listen("127.0.0.1", sock.getsockname()[1])
+    finally:
+        sock.close()
+
+
+# -- the page in a real browser --------------------------------------------------------------------
+
+
+def chromium_path() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+def test_page_in_headless_chromium(tmp_path: Path) -> None:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no chromium executable found (apt-get install chromium); the browser test needs one")
+    from playwright.sync_api import sync_playwright
+
+    from gencor.serve.server import in_thread
+
+    photo = tmp_path / "blurred crop.png"
+    photo.write_bytes(blurred_crop(DEBLUR_SIDE))
+    not_a_photo = tmp_path / "notes.png"
+    not_a_photo.write_bytes(b"not a photo")
+    with in_thread(create_app(workers=1)) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(accept_downloads=True)
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            page.wait_for_selector("body[data-state=ready]")
+
+            # a bad upload: the server's one-line message shows in the page
+            page.set_input_files("#file", str(not_a_photo))
+            page.click("#submit")
+            page.wait_for_selector("#error:not([hidden])")
+            assert "not an image" in page.inner_text("#error")
+
+            # a deblur, forced, of a real blurred photo
+            page.set_input_files("#file", str(photo))
+            page.check("#force")
+            page.click("#submit")
+            page.wait_for_selector("body[data-state=done]", timeout=JOB_TIMEOUT_S * 1000)
+            page.wait_for_function(
+                "['before', 'after', 'kernel', 'psi'].every(id => document.getElementById(id).complete && document.getElementById(id).naturalWidth > 0)"
+            )
+            assert page.is_visible("#result") and page.is_hidden("#error")
+            assert page.evaluate("document.getElementById('after').naturalWidth") == DEBLUR_SIDE
+            assert re.fullmatch(r"[01]\.\d\d", page.inner_text("#confidence"))
+            assert page.inner_text("#decision") in ("deblurred", "conservative", "unchanged")
+            page.locator("#slider").fill("25")
+            assert page.evaluate("getComputedStyle(document.getElementById('compare')).getPropertyValue('--split').trim()") == "25%"
+
+            with page.expect_download() as info:
+                page.click("#download")
+            download = info.value
+            assert download.suggested_filename == "blurred_crop_deblur.png"
+            saved = tmp_path / "download.png"
+            download.save_as(saved)
+            with Image.open(saved) as im:
+                assert im.size == (DEBLUR_SIDE, DEBLUR_SIDE)
+            assert all(r.startswith(url) for r in requests), [r for r in requests if not r.startswith(url)]
+            assert errors == []
+        finally:
+            browser.close()
