@@ -35,7 +35,8 @@ def test_docstring_examples_run(module: str) -> None:
 def test_public_functions_have_numpydoc_sections() -> None:
     for name in ("deblur", "deconvolve", "estimate_kernel", "inpaint", "smooth", "sketch", "read_image", "write_image"):
         doc = getattr(gencor, name).__doc__ or ""
-        for section in ("Parameters", "Returns", "Raises", "Examples"):
+        sections = ("Parameters", "Raises", "Examples") if name == "write_image" else ("Parameters", "Returns", "Raises", "Examples")
+        for section in sections:  # write_image returns nothing
             assert f"{section}\n    ---" in doc, f"{name} lacks {section}"
 
 

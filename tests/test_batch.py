@@ -124,3 +124,19 @@ def test_planning(tmp_path: Path) -> None:
     assert plan([a / "x.png"], tmp_path, ".jpg") == [(a / "x.png", tmp_path / "x.jpg")]
     assert plan([tmp_path / "y.webp"], tmp_path / "o", None)[0][1].suffix == ".png"
     assert is_batch(["one.png"], "out/") and is_batch([str(a)], "o.png") and not is_batch(["one.png"], "o.png")
+
+
+def test_quality_reaches_every_jpeg_output(tmp_path: Path) -> None:
+    from gencor.cli.options import JPEG_QUALITY
+    from gencor.io import JPEG_QUALITY as IO_QUALITY
+
+    assert JPEG_QUALITY == IO_QUALITY
+    photo = _photos(tmp_path / "in", n=1, bad=False)[0]
+    sizes = {}
+    for q in (30, 95):
+        assert main(["smooth", str(photo), "-o", str(tmp_path / f"q{q}.jpg"), "--quality", str(q), "--quiet"]) == 0
+        assert main(["sketch", str(tmp_path / "in"), "-o", str(tmp_path / f"b{q}"), "--format", "jpg", "--quality", str(q), "--quiet"]) == 0
+        sizes[q] = ((tmp_path / f"q{q}.jpg").stat().st_size, (tmp_path / f"b{q}" / "photo0.jpg").stat().st_size)
+    assert sizes[30][0] < sizes[95][0] and sizes[30][1] < sizes[95][1]
+    with pytest.raises(SystemExit):
+        main(["smooth", str(photo), "-o", str(tmp_path / "x.jpg"), "--quality", "101"])

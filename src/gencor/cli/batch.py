@@ -49,6 +49,7 @@ class PhotoJob:
     target: str
     options: dict[str, Any]
     max_pixels: int
+    quality: int
     single_threaded: bool = False
 
 
@@ -138,7 +139,7 @@ def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
     process: Callable[..., dict[str, Any]] = importlib.import_module(f"gencor.cli.{job.command}").process
     start = time.perf_counter()
     try:
-        details = process(Path(job.source), Path(job.target), job.options, max_pixels=job.max_pixels, progress=progress)
+        details = process(Path(job.source), Path(job.target), job.options, max_pixels=job.max_pixels, quality=job.quality, progress=progress)
     except PHOTO_ERRORS as exc:
         message = "out of memory" if isinstance(exc, MemoryError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Outcome(job.source, job.target, "failed", time.perf_counter() - start, error=message)
@@ -256,7 +257,7 @@ def run_batch(command: str, args: argparse.Namespace, options: dict[str, Any]) -
         if args.skip_existing and dst.exists():
             outcomes.append(Outcome(str(src), str(dst), "skipped"))
         else:
-            todo.append(PhotoJob(command, str(src), str(dst), options, max_pixels(args), single_threaded=parallel))
+            todo.append(PhotoJob(command, str(src), str(dst), options, max_pixels(args), args.quality, single_threaded=parallel))
     if args.dask is not None:
         stream = _on_dask(todo, None if args.dask == "local" else args.dask, args.jobs)
     elif args.jobs > 1:

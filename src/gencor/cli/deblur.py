@@ -84,7 +84,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     return {"kernel_size": args.kernel_size, "generator": args.generator, "corrector": not args.no_corrector, "force": args.force}
 
 
-def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, progress: Progress | None = None) -> dict[str, Any]:
+def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, quality: int, progress: Progress | None = None) -> dict[str, Any]:
     """Deblur one photo of a batch; return its row of ``report.csv`` and its warnings."""
     from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.deblur import deblur
@@ -95,7 +95,7 @@ def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int
     result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, progress=progress, **opts)
     height, width = photo.pixels.shape[:2]
     photo.pixels = result.image
-    write_image(out, photo)
+    write_image(out, photo, quality=quality)
     rep = result.report
     return {
         "width": width,
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int | None:
             bar.close()
     saving = time.perf_counter()
     photo.pixels = result.image
-    write_image(out, photo)
+    write_image(out, photo, quality=args.quality)
     for path in args.save_kernel:
         write_kernel(path, result.kernel)
     if args.plot:

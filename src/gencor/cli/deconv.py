@@ -31,6 +31,6 @@ def run(args: argparse.Namespace) -> None:
     out = check_output_path(args.output, args.input, args.kernel, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
     photo.pixels = deconvolve(photo.pixels, kernel, lam=args.lam, channel_axis=-1 if photo.is_color else None).image
-    write_image(out, photo)
+    write_image(out, photo, quality=args.quality)
     if not args.quiet:
         print(f"wrote {out}")

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> None:
         m = m / m.max()  # a 0/1 mask (raw values 0 and 1): 1 means observed, as in the API
     result = inpaint(photo.pixels, m, channel_axis=-1 if photo.is_color else None, generator=args.generator)
     photo.pixels = result.image
-    write_image(out, photo)
+    write_image(out, photo, quality=args.quality)
     if not args.quiet:
         print(
             f"wrote {out} ({100 * (1 - (m >= 0.5).mean()):.1f}% of the pixels filled, {int(result.accepted.sum())}/{result.accepted.size} Generator "

@@ -12,6 +12,9 @@ IMAGE_OUTPUTS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 #: Formats of ``--plot`` (the same as :data:`gencor.plots.PLOT_FORMATS`; the CLI does not import
 #: matplotlib until a plot is asked for).
 PLOT_OUTPUTS = frozenset({".png", ".svg", ".pdf"})
+#: Default of ``--quality`` (the same as :data:`gencor.io.JPEG_QUALITY`; the CLI does not import the
+#: image libraries until a photo is read).
+JPEG_QUALITY = 95
 #: Default of ``--max-megapixels``.
 MAX_MEGAPIXELS = 100.0
 #: Pixels in a megapixel.
@@ -46,9 +49,21 @@ def kernel_size(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected 'auto' or an odd integer, got {text!r}") from None
 
 
+def quality(text: str) -> int:
+    """An argument type: JPEG quality, a whole number from 1 to 100."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100, got {text!r}")
+    return value
+
+
 def add_common(parser: argparse.ArgumentParser, *, quiet: str = "no summary line") -> None:
-    """``--quiet`` and ``--max-megapixels``, which every command on photos has."""
+    """``--quiet``, ``--quality`` and ``--max-megapixels``, which every command on photos has."""
     parser.add_argument("--quiet", action="store_true", help=quiet)
+    parser.add_argument("--quality", type=quality, default=JPEG_QUALITY, metavar="Q", help=f"JPEG quality of .jpg outputs, 1 to 100 (default {JPEG_QUALITY})")
     parser.add_argument(
         "--max-megapixels",
         type=positive_float,

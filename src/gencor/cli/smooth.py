@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, progress: Progress | None = None) -> dict[str, Any]:
+def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, quality: int, progress: Progress | None = None) -> dict[str, Any]:
     """Smooth one photo; return its row of ``report.csv``."""
     from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.smooth import smooth
@@ -37,7 +37,7 @@ def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int
     check_format(out, photo)
     height, width = photo.pixels.shape[:2]
     photo.pixels = smooth(photo.pixels, channel_axis=-1 if photo.is_color else None, **opts).image
-    write_image(out, photo)
+    write_image(out, photo, quality=quality)
     return {"width": width, "height": height}
 
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int | None:
     if is_batch(args.input, args.output):
         return run_batch("smooth", args, opts)
     if single(args):
-        process(Path(args.input), Path(args.output), opts, max_pixels=max_pixels(args))
+        process(Path(args.input), Path(args.output), opts, max_pixels=max_pixels(args), quality=args.quality)
         if not args.quiet:
             print(f"wrote {args.output}")
     return None

@@ -289,8 +289,7 @@ def run_task(job: Job, max_pixels: int, progress: Callable[[int, int, str], None
     else:
         from gencor.tasks.sketch import sketch
 
-        drawn: Any = sketch(photo.pixels, channel_axis=axis, color=opts.color)
-        pixels = getattr(drawn, "image", drawn)  # an array today, a result object soon
+        pixels = sketch(photo.pixels, channel_axis=axis, color=opts.color).image
     progress(job.total, job.total, "writing the result")
     photo.pixels = pixels  # the photo's alpha, bit depth (and metadata, where it has some) go on to the result
     write_image(job.folder / FILES["result"], photo)
