@@ -140,3 +140,14 @@ def test_quality_reaches_every_jpeg_output(tmp_path: Path) -> None:
     assert sizes[30][0] < sizes[95][0] and sizes[30][1] < sizes[95][1]
     with pytest.raises(SystemExit):
         main(["smooth", str(photo), "-o", str(tmp_path / "x.jpg"), "--quality", "101"])
+
+
+def test_version_and_exit_statuses_are_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    import gencor
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"gencor {gencor.__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "1 some photos of a batch failed" in capsys.readouterr().out.replace("\n", " ").replace("  ", " ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy.io import savemat
 from scipy.signal import correlate2d
 
@@ -59,6 +60,13 @@ def test_ablation_bench_compares_three_variants(tmp_path: Path) -> None:
     assert "never increases in the long run: True" in text
     assert (out / "ablation_stages.png").stat().st_size > 1000
     assert (out / "ablation.csv").read_text().count("\n") == 4
+    assert "## The Corrector's decisions" in text
+    # Generator only takes every proposal; Corrector only never has a network's proposal to test.
+    rows = [line.split("|")[1:-1] for line in text.split("## The Corrector's decisions")[1].split("## Levin table")[0].splitlines() if line.startswith("| ")]
+    by_variant = {v: [r for r in rows if r[0].strip() == v] for v in VARIANTS}
+    assert all(r[3].strip() in ("1.000", "") for r in by_variant["Generator only"])
+    assert all(r[2].strip() == "0" for r in by_variant["Corrector only"])
+    assert any(int(r[2]) > 0 for r in by_variant["GCM"])
 
 
 def _beyond_data(root: Path) -> Path:
@@ -104,3 +112,31 @@ def test_batch_bench_times_three_modes(tmp_path: Path) -> None:
     assert [r["mode"] for r in rows] == [m for m, _ in MODES]
     assert all(r["wall_s"] > 0 and r["failed"] == 0 and r["same_decisions"] for r in rows)
     assert "photos_per_min" in (tmp_path / "batch.md").read_text()
+
+
+def test_detection_matching_and_scores() -> None:
+    from gencor.bench.detect import iou, match, scores
+
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+    assert iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
+    truth = [(0, 0, 10, 10), (50, 50, 10, 10)]
+    # one good match, one box that overlaps too little, one duplicate of the matched box
+    assert match([(1, 1, 10, 10), (55, 50, 10, 10), (0, 0, 10, 10)], truth) == 1
+    s = scores(1, 3, 2)
+    assert s["recall"] == 0.5 and s["precision"] == pytest.approx(1 / 3) and s["f1"] == pytest.approx(0.4)
+    assert scores(0, 0, 0)["f1"] == 1.0
+
+
+def test_offline_detectors_find_the_astronaut_and_nothing_on_a_blank_page() -> None:
+    pytest.importorskip("cv2")
+    from skimage import data
+
+    from gencor.bench.detect import detectors, iou
+
+    sharp = data.astronaut() / 255.0
+    found = {name: detect(sharp) for name, detect in detectors().items()}
+    assert len(found["Haar faces"]) == 1 and len(found["HOG people"]) >= 1
+    face = found["Haar faces"][0]
+    assert iou(face, (170, 60, 105, 105)) > 0.5  # her face lies at about x 170-275, y 60-165
+    assert all(detect(np.full((256, 256, 3), 0.5)) == [] for detect in detectors().values())

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.io import loadmat
 
-from gencor.bench.common import Row, run_pool, write_tables
+from gencor.bench.common import Row, markdown_table, run_pool, write_tables
 from gencor.bench.levin import levin_case, summary
 from gencor.generators import generator_factory
 from gencor.io import atomic_write
@@ -49,7 +49,40 @@ def stage_curves(job: tuple[Path, int, str]) -> Row:
             kf = resize_kernel(k, kernel_size) if k.shape[0] != kernel_size else k
             sims.append(kernel_similarity(kf, k_true))
             psnrs.append(image_scores(deconvolve(y, kf).image, x)["psnr"])
-    return {"image": path.stem, "variant": variant, "similarity": sims, "psnr": psnrs, "kernel": est.kernel}
+    # The Corrector's decisions per scale: on the runs where a Generator proposed, and on those
+    # where the warm start itself was tested (identity).
+    decisions = [
+        {
+            "proposed": sum(p for p in rec.proposed),
+            "proposed_accepted": sum(int(a.sum()) for a, p in zip(rec.accepted, rec.proposed, strict=True) if p),
+            "identity": sum(not p for p in rec.proposed),
+            "identity_accepted": sum(int(a.sum()) for a, p in zip(rec.accepted, rec.proposed, strict=True) if not p),
+        }
+        for rec in est.scales
+    ]
+    return {"image": path.stem, "variant": variant, "similarity": sims, "psnr": psnrs, "kernel": est.kernel, "decisions": decisions}
+
+
+def decision_table(curves: list[Row]) -> list[Row]:
+    """Per variant and scale (0 = coarsest): how often the Corrector kept a Generator's proposal,
+    and how often it kept a bare warm start, summed over the images followed."""
+    table = []
+    for variant in VARIANTS:
+        runs = [r["decisions"] for r in curves if r["variant"] == variant]
+        for scale in range(max((len(d) for d in runs), default=0)):
+            at = [d[scale] for d in runs if scale < len(d)]
+            total = {k: sum(d[k] for d in at) for k in ("proposed", "proposed_accepted", "identity", "identity_accepted")}
+            table.append(
+                {
+                    "variant": variant,
+                    "scale": scale,
+                    "proposals": total["proposed"],
+                    "proposals_accepted": total["proposed_accepted"] / total["proposed"] if total["proposed"] else "",
+                    "warm_starts": total["identity"],
+                    "warm_starts_accepted": total["identity_accepted"] / total["identity"] if total["identity"] else "",
+                }
+            )
+    return table
 
 
 def psi_curves(path: Path, kernel: np.ndarray, *, stages: int = 25, lam: float = 2.5e-4) -> dict[str, np.ndarray]:
@@ -136,6 +169,14 @@ def run_ablation(data: Path, *, out_dir: Path, kernel_size: int, jobs: int, imag
         f"mean PSNR {margin_psnr:+.2f} dB. GCM's Psi never increases in the long run: {psi_ok}."
     )
     columns = ["variant", "er<=2", "er<=3", "median_er", "mean_er", "mean_sqrt_er", "mean_psnr", "mean_ssim", "mean_seconds"]
+    decisions = decision_table(curves)
+    header += (
+        "\n\n## The Corrector's decisions\n\nPer scale (0 = coarsest), summed over the images followed stage by stage: runs where a "
+        "Generator proposed and the share of those proposals the Corrector kept; runs where only the warm start was tested and the "
+        "share kept. Without the Corrector (Generator only) every proposal is taken.\n\n"
+        + markdown_table(decisions, ["variant", "scale", "proposals", "proposals_accepted", "warm_starts", "warm_starts_accepted"])
+        + "\n## Levin table"
+    )
     md = write_tables(out_dir, "ablation", table, columns, header)
     print(md)
     return summaries

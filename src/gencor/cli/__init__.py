@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gencor",
         description="Blind deblurring of camera-shake photos with Generator-Corrector propagation "
         "(Liu et al., ACM MM 2018), and non-blind deconvolution with a known kernel.",
+        epilog="exit status: 0 done (also when a photo is returned unchanged, with a warning); 1 some photos of a batch failed; "
+        "2 bad usage or input; 128 + signal when stopped (130 for Ctrl-C). 'gencor COMMAND --help' gives each command's options.",
     )
     parser.add_argument("--version", action="version", version=f"gencor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

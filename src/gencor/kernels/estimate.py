@@ -49,13 +49,15 @@ GeneratorFactory = Callable[[LpPrior, tuple[float, ...], int, int, int], Generat
 @dataclass
 class ScaleRecord:
     """What happened at one pyramid scale: its size, its final kernel, the kernel after every
-    alternation (``iterates``), and ``Psi`` and the accepted proposals of every run."""
+    alternation (``iterates``), and of every run ``Psi``, the Corrector's decisions and whether a
+    Generator proposed (``False``: the identity, i.e. the warm start itself, was tested)."""
 
     image_shape: tuple[int, int]
     kernel_size: int
     kernel: np.ndarray
     psi: list[np.ndarray] = field(default_factory=list)
     accepted: list[np.ndarray] = field(default_factory=list)
+    proposed: list[bool] = field(default_factory=list)
     iterates: list[np.ndarray] = field(default_factory=list)
 
 
@@ -106,11 +108,13 @@ def latent_gradients(
     level = 0
     while beta < beta_max:
         gammas = (gamma_ratio * beta,)
-        run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=generator(prior, gammas, scale, iteration, level), corrector=corrector)
+        proposer = generator(prior, gammas, scale, iteration, level)
+        run = propagate(data.with_beta(beta), prior, u, gammas=gammas, generator=proposer, corrector=corrector)
         u = run.u
         if record is not None:
             record.psi.append(run.psi)
             record.accepted.append(run.accepted)
+            record.proposed.append(proposer is not None and not isinstance(proposer, IdentityGenerator))
         beta *= beta_rate
         level += 1
     return u
