@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy.io import savemat
 from scipy.signal import correlate2d
 
@@ -140,3 +141,15 @@ def test_offline_detectors_find_the_astronaut_and_nothing_on_a_blank_page() -> N
     face = found["Haar faces"][0]
     assert iou(face, (170, 60, 105, 105)) > 0.5  # her face lies at about x 170-275, y 60-165
     assert all(detect(np.full((256, 256, 3), 0.5)) == [] for detect in detectors().values())
+
+
+def test_ablation_on_the_noisy_set(tmp_path: Path) -> None:
+    from gencor.bench.ablation import VARIANTS, noisy_ablation
+
+    folder = tmp_path / "test" / "Set12"
+    folder.mkdir(parents=True)
+    Image.fromarray(np.round(shapes_image(232, seed=3) * 255).astype(np.uint8)).save(folder / "01.png")
+    rows, table = noisy_ablation(tmp_path / "test", sigmas=(0.01,), jobs=1, limit=1, quiet=True)
+    assert [r["variant"] for r in table] == list(VARIANTS) and all(r["images"] == 1 for r in table)
+    assert next(r for r in table if r["variant"] == "Corrector only")["worse_than_corrector_0.2db"] == 0
+    assert len(rows) == len(VARIANTS) and all(np.isfinite(r["error_ratio"]) for r in rows)

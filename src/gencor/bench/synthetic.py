@@ -118,8 +118,14 @@ def with_lights(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _one(job: tuple[Case, int | str]) -> Row:
     case, kernel_size = job
+    return synthetic_row(case, kernel_size)
+
+
+def synthetic_row(case: Case, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True) -> Row:
+    """Deblur one case (default options unless told) and score it against the sharp photo and the
+    deconvolution with the true kernel."""
     sharp, blurred, k = make_case(case)
-    result, seconds, peak = measured(lambda: deblur(blurred, kernel_size=kernel_size))
+    result, seconds, peak = measured(lambda: deblur(blurred, kernel_size=kernel_size, generator=generator, corrector=corrector))
     est = image_scores(result.image, sharp)
     ref = image_scores(deconvolve(blurred, k, lam=default_lam(estimate_noise(blurred))).image, sharp)
     before = image_scores(blurred, sharp)

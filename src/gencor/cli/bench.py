@@ -75,7 +75,19 @@ def _levin(args: argparse.Namespace) -> None:
 def _ablation(args: argparse.Namespace) -> None:
     from gencor.bench.ablation import run_ablation
 
-    run_ablation(Path(args.data), out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, images=args.images, limit=args.limit, quiet=args.quiet)
+    noisy = None if args.no_noisy else Path(args.noisy)
+    sigmas = tuple(float(s) for s in args.sigmas.split(","))
+    run_ablation(
+        Path(args.data),
+        out_dir=Path(args.out),
+        kernel_size=args.kernel_size,
+        jobs=args.jobs,
+        images=args.images,
+        limit=args.limit,
+        quiet=args.quiet,
+        noisy=noisy,
+        sigmas=sigmas,
+    )
 
 
 def _synthetic(args: argparse.Namespace) -> None:
@@ -221,6 +233,9 @@ def add_parser(sub: Any) -> None:
         _outputs(q, "the Markdown table, CSV and plots")
         if name == "ablation":
             q.add_argument("--images", type=int, default=4, metavar="N", help="Levin images followed stage by stage (default 4)")
+            q.add_argument("--noisy", default=str(DATA / "test"), metavar="DIR", help=f"the noisy set's photos (default {DATA / 'test'})")
+            q.add_argument("--sigmas", default="0.01,0.02", metavar="S,S", help="noise levels of the noisy set (default 0.01,0.02)")
+            q.add_argument("--no-noisy", action="store_true", help="Levin only")
         if name not in ("levin", "ablation"):
             sigma = 0.01 if name == "noisy" else 0.005
             q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
