@@ -524,6 +524,13 @@ def _read_pillow(path: Path, max_pixels: int) -> Photo:
         return _photo(np.asarray(im), 8, metadata, _or_none(lambda: _exif_orientation(exif)) or 1)
 
 
+def _described(exc: Exception) -> str:
+    """``Type: message``, without the type twice (pypng's messages already start with it)."""
+    text = str(exc).strip() or "no details"
+    name = type(exc).__name__
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> Photo:
     """Read a photo, upright; any problem with the file is a one-line ``ValueError``.
 
@@ -575,7 +582,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     except MemoryError:
         raise ValueError(f"cannot read {path}: not enough memory to decode it") from None
     except Exception as exc:
-        raise ValueError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
+        raise ValueError(f"cannot read {path} as an image ({_described(exc)})") from None
 
 
 def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike[str], suffixes: frozenset[str] | None = None) -> Path:
