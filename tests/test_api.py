@@ -85,3 +85,29 @@ def test_estimator_settings_live_in_one_config() -> None:
         gencor.EstimatorConfig(eta=-1.0)
     with pytest.raises(ValueError, match="2-D"):
         gencor.estimate_kernel(np.zeros((64, 64, 3)), 7)
+
+
+def test_settings_and_axes_are_checked() -> None:
+    photo = np.kron(np.random.default_rng(0).uniform(size=(8, 8)), np.ones((8, 8)))
+    for bad in ({"beta_rate": 1.0}, {"iterations": 3.0}, {"iterations": 10**9}, {"eta": float("nan")}):
+        with pytest.raises(ValueError, match="invalid estimator settings"):
+            gencor.EstimatorConfig(**bad)
+    for bad in ({"iterations": True}, {"iterations": "5"}):
+        with pytest.raises(TypeError, match="invalid estimator settings"):
+            gencor.EstimatorConfig(**bad)
+    for lam in (float("inf"), 1e300):
+        with pytest.raises(ValueError, match="lam must be positive"):
+            gencor.smooth(photo, lam=lam)
+    rgb = np.stack([photo] * 3, axis=-1)
+    with pytest.raises(ValueError, match="out of range"):
+        gencor.smooth(rgb, channel_axis=3)
+    with pytest.raises(TypeError, match="channel_axis"):
+        gencor.smooth(rgb, channel_axis=True)
+
+
+def test_a_jpeg_named_png_is_read_as_what_it_is(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    rgb = (np.random.default_rng(0).uniform(size=(32, 32, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "photo.png", format="JPEG")
+    assert gencor.read_image(tmp_path / "photo.png").pixels.shape == (32, 32, 3)

@@ -151,3 +151,57 @@ def test_version_and_exit_statuses_are_documented(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "1 some photos of a batch failed" in capsys.readouterr().out.replace("\n", " ").replace("  ", " ")
+
+
+def test_hostile_batches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos = _photos(tmp_path / "in", n=2, bad=False)
+    (tmp_path / "in" / "._photo0.png").write_bytes(b"resource fork")  # hidden: left out
+    out = tmp_path / "out"
+    # the same photo spelt two ways, a huge --jobs: processed once, at most one worker per photo
+    same = [str(photos[0]), str(tmp_path / "in" / ".." / "in" / "photo0.png"), str(photos[1])]
+    assert main(["smooth", *same, "-o", f"{out}/", "--jobs", "100000", "--quiet"]) == 0
+    assert main(["smooth", str(tmp_path / "in"), "-o", f"{out}/", "--quiet"]) == 0
+    assert set(_report(out)) == {"photo0.png", "photo1.png"}
+    # --skip-existing: a cut-short output is redone, a whole one keeps its earlier row
+    (out / "photo1.png").write_bytes((out / "photo1.png").read_bytes()[:100])
+    assert main(["smooth", str(tmp_path / "in"), "-o", f"{out}/", "--skip-existing", "--quiet"]) == 0
+    rows = _report(out)
+    assert rows["photo0.png"]["status"] == "skipped" and rows["photo0.png"]["width"] == "64"
+    assert rows["photo1.png"]["status"] == "ok" and read_image(out / "photo1.png").pixels.shape == (64, 64, 3)
+    # usage errors are one line before any work
+    assert main(["smooth", str(photos[0]), "-o", ""]) == 2
+    (tmp_path / "file").write_text("x")
+    assert main(["smooth", *map(str, photos), "-o", str(tmp_path / "file" / "sub")]) == 2
+    (tmp_path / "o2" / REPORT).mkdir(parents=True)
+    assert main(["smooth", *map(str, photos), "-o", str(tmp_path / "o2")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 3 and all(line.startswith("gencor: error:") for line in err)
+
+
+def test_ctrl_c_stops_the_workers_and_keeps_the_report_true(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(8):
+        Image.fromarray(np.round(shapes_image(800, seed=i) * 255).astype(np.uint8)).save(folder / f"p{i}.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gencor", "smooth", str(folder), "-o", f"{out}/", "--jobs", "2", "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(3.0)  # start-up and the first photos: about 2 s of 4 s each
+    os.killpg(proc.pid, signal.SIGINT)
+    start = time.perf_counter()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.perf_counter() - start < 10
+    assert err.strip().splitlines()[-1] == "gencor: interrupted" and "Traceback" not in err
+    written = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert sorted(_report(out)) == written  # every photo written is in the report, and only those

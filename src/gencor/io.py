@@ -531,6 +531,21 @@ def _described(exc: Exception) -> str:
     return text if text.startswith(name) else f"{name}: {text}"
 
 
+#: First bytes of the formats with their own readers (the others go to Pillow, which sniffs too).
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _sniff(path: Path) -> str:
+    """``"png"``, ``"tiff"`` or ``"other"`` from the file's first bytes, not its name: a JPEG saved
+    as ``.png`` is still a JPEG."""
+    with open(path, "rb") as f:
+        head = f.read(len(PNG_MAGIC))
+    if head == PNG_MAGIC:
+        return "png"
+    return "tiff" if head[:4] in TIFF_MAGICS else "other"
+
+
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> Photo:
     """Read a photo, upright; any problem with the file is a one-line ``ValueError``.
 
@@ -570,11 +585,11 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
         raise ValueError(f"no such file: {path}")
     if not path.is_file():
         raise ValueError(f"not a file: {path}")
-    suffix = path.suffix.lower()
     try:
-        if suffix in PNG_SUFFIXES:
+        kind = _sniff(path)
+        if kind == "png":
             return _read_png(path, max_pixels)
-        if suffix in TIFF_SUFFIXES:
+        if kind == "tiff":
             return _read_tiff(path, max_pixels)
         return _read_pillow(path, max_pixels)
     except ValueError as exc:

@@ -26,8 +26,12 @@ def as_image(image: object, *, channel_axis: int | None, name: str = "image") ->
     else:
         arr = np.asarray(image, dtype=float)
     if channel_axis is not None:
+        if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
+            raise TypeError(f"channel_axis must be an integer or None, got {type(channel_axis).__name__}")
         if arr.ndim != 3:
             raise ValueError(f"{name} with channel_axis must be 3-D, got shape {arr.shape}")
+        if not -3 <= channel_axis < 3:
+            raise ValueError(f"channel_axis {channel_axis} is out of range for a 3-D image")
         arr = np.moveaxis(arr, channel_axis, -1)
     elif arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (or 3-D with channel_axis), got shape {arr.shape}")

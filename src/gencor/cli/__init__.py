@@ -7,9 +7,11 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from gencor import __version__
 from gencor.cli import bench, deblur, deconv, inpaint, serve, sketch, smooth, train
+from gencor.cli.options import one_line_warnings
 
 #: Exit statuses: bad usage or input, and a run stopped by Ctrl-C (128 + SIGINT).
 USAGE_ERROR = 2
@@ -18,8 +20,15 @@ INTERRUPTED = 130
 MEMORY_HINT = "a smaller photo"
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command (``--help`` shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gencor",
         description="Blind deblurring of camera-shake photos with Generator-Corrector propagation "
         "(Liu et al., ACM MM 2018), and non-blind deconvolution with a known kernel.",
@@ -51,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sig is not None and threading.current_thread() is threading.main_thread():
             signal.signal(sig, _terminate)
     args = build_parser().parse_args(argv)
+    one_line_warnings()
     try:
         status = args.func(args)
     except (ValueError, TypeError) as exc:

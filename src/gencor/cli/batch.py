@@ -14,10 +14,13 @@ import glob
 import importlib
 import io
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,10 @@ DASK_RETRIES = 1
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 #: How long to wait for a Dask scheduler before giving up.
 DASK_CONNECT = "10s"
+#: How long a stopped worker gets to remove its temporary file before it is killed, and the
+#: status it exits with (128 + SIGTERM).
+STOP_GRACE_S = 5.0
+STOPPED_WORKER = 143
 #: Errors that belong to one photo (bad file, photo too large, out of memory): reported, not raised.
 PHOTO_ERRORS = (ValueError, TypeError, MemoryError, OSError)
 
@@ -83,18 +90,23 @@ def expand(inputs: Sequence[str]) -> list[Path]:
     found: list[Path] = []
     for item in inputs:
         if glob.has_magic(item):
-            matches = sorted(Path(p) for p in glob.glob(item) if Path(p).is_file())
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
             if not matches:
                 raise ValueError(f"no file matches {item!r}")
             found += matches
         elif Path(item).is_dir():
-            photos = sorted(p for p in Path(item).iterdir() if p.is_file() and p.suffix.lower() in READABLE)
+            # Hidden files are left out: macOS resource forks (._x.png), and the temporary files of a
+            # run that was killed (gencor names them .stem.XXXX.png).
+            photos = sorted(p for p in Path(item).iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in READABLE)
             if not photos:
                 raise ValueError(f"no photos ({', '.join(sorted(READABLE))}) in folder {item}")
             found += photos
         else:
             found.append(Path(item))
-    return list(dict.fromkeys(found))
+    unique: dict[Path, Path] = {}
+    for path in found:  # the same photo spelt two ways is processed once
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def plan(sources: Sequence[Path], out_dir: Path, suffix: str | None) -> list[tuple[Path, Path]]:
@@ -114,6 +126,24 @@ def plan(sources: Sequence[Path], out_dir: Path, suffix: str | None) -> list[tup
         seen[dst] = src
         pairs.append((src, dst))
     return pairs
+
+
+def _worker_start() -> None:
+    """In a worker process: Ctrl-C is the parent's to handle (it stops the workers), SIGTERM
+    cleans up like the command line does, and warnings are one line."""
+    from gencor.cli.options import one_line_warnings
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    one_line_warnings()
+
+
+class _Stopped(BaseException):
+    """A worker asked to stop: raised where it is, so that temporary files are removed."""
+
+
+def _stop_worker(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
 
 
 def _single_threaded() -> None:
@@ -142,6 +172,10 @@ def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
     start = time.perf_counter()
     try:
         details = process(Path(job.source), Path(job.target), job.options, max_pixels=job.max_pixels, quality=job.quality, progress=progress)
+    except _Stopped:
+        # A worker told to stop: its temporary file is gone (the exception passed through the
+        # writer); leave at once rather than take the next queued photo.
+        os._exit(STOPPED_WORKER)
     except PHOTO_ERRORS as exc:
         message = "out of memory" if isinstance(exc, MemoryError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Outcome(job.source, job.target, "failed", time.perf_counter() - start, error=message)
@@ -162,24 +196,41 @@ def _in_process(jobs: list[PhotoJob], quiet: bool) -> Iterator[Outcome]:
 
 
 def _in_pool(jobs: list[PhotoJob], workers: int) -> Iterator[Outcome]:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures: dict[Future[Outcome], PhotoJob] = {pool.submit(run_job, job): job for job in jobs}
-        try:
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    yield future.result()
-                except Exception as exc:  # a worker that died takes its photo with it, not the batch
-                    yield Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
-        finally:
-            for future in futures:
-                future.cancel()
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start)
+    futures: dict[Future[Outcome], PhotoJob] = {pool.submit(run_job, job): job for job in jobs}
+    try:
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker that died takes its photo with it, not the batch
+                yield Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+    except BaseException:
+        # Stopped (Ctrl-C, SIGTERM) or failed: no new photo starts, and the running ones stop now,
+        # each removing its temporary file, instead of finishing unrecorded. A second Ctrl-C must
+        # not cut this clean-up short (it would leave the workers running).
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # The workers go first: the pool then fails the photos still queued itself (cancelling
+        # them beforehand races with that and makes CPython 3.11 print an InvalidStateError).
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(STOP_GRACE_S)
+            if process.is_alive():
+                process.kill()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
 
 
-def _on_dask(jobs: list[PhotoJob], address: str | None, workers: int) -> Iterator[Outcome]:
+@contextmanager
+def _dask_client(address: str | None, workers: int) -> Iterator[Any]:
+    """A client of a new LocalCluster (``address`` None) or of the scheduler at ``address``;
+    connection problems are a ``ValueError`` before any photo is touched."""
     try:
         from dask.distributed import Client, LocalCluster
-        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ValueError("--dask needs dask.distributed: pip install 'gencor[dask]'") from None
     cluster = None
@@ -196,21 +247,32 @@ def _on_dask(jobs: list[PhotoJob], address: str | None, workers: int) -> Iterato
     else:
         try:
             client = Client(address, timeout=DASK_CONNECT)
-        except OSError as exc:
-            raise ValueError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        except (OSError, MemoryError, ValueError, TypeError) as exc:  # MemoryError: something else answered
+            detail = "no Dask scheduler answered" if isinstance(exc, MemoryError) else str(exc).splitlines()[0]
+            raise ValueError(f"cannot reach the Dask scheduler at {address}: {detail}") from None
     try:
-        futures = client.map(run_job, jobs, retries=DASK_RETRIES, pure=False)
-        by_key = {f.key: job for f, job in zip(futures, jobs, strict=True)}
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _on_dask(jobs: list[PhotoJob], client: Any) -> Iterator[Outcome]:
+    from dask.distributed import as_completed as dask_completed
+
+    futures = client.map(run_job, jobs, retries=DASK_RETRIES, pure=False)
+    by_key = {f.key: job for f, job in zip(futures, jobs, strict=True)}
+    try:
         for future in dask_completed(futures):
             job = by_key[future.key]
             try:
                 yield future.result()
             except Exception as exc:  # failed twice (the retry included): reported, the batch goes on
                 yield Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    except BaseException:
+        client.cancel(futures, force=True)
+        raise
 
 
 def add_batch_options(parser: argparse.ArgumentParser) -> None:
@@ -247,37 +309,90 @@ def single(args: argparse.Namespace) -> bool:
     return True
 
 
+def _complete(path: Path) -> bool:
+    """An earlier output that is there and whole (its header and, for PNG, every chunk check out),
+    so that ``--skip-existing`` does not keep a file cut short by a killed run."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except Exception:
+        return False
+    return True
+
+
+def _earlier_rows(path: Path) -> dict[str, dict[str, str]]:
+    """The rows of an earlier ``report.csv`` by input, to keep what was found about skipped photos."""
+    try:
+        with open(path, newline="") as f:
+            return {row["input"]: row for row in csv.DictReader(f) if row.get("input")}
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return {}
+
+
 def run_batch(command: str, args: argparse.Namespace, options: dict[str, Any]) -> int:
     """Run ``command`` over every photo of ``args.input`` into the folder ``args.output``; return
     the exit status (0, or :data:`SOME_FAILED`)."""
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    if not args.output.strip():
+        raise ValueError("-o is empty; name the output folder")
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"{out_dir} is a file; with several photos -o names a folder")
     pairs = plan(expand(args.input), out_dir, f".{args.format}" if args.format else None)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot make the output folder {out_dir}: {exc.strerror or exc}") from None
+    report = out_dir / REPORT
     if not os.access(out_dir, os.W_OK):
         raise ValueError(f"output folder is not writable: {out_dir}")
+    if report.exists() and not report.is_file():
+        raise ValueError(f"{report} is not a file; gencor writes its report there")
+    earlier = _earlier_rows(report) if args.skip_existing else {}
     outcomes: list[Outcome] = []
     todo: list[PhotoJob] = []
-    parallel = args.jobs > 1 or args.dask is not None
+    # More processes than photos or cores would only compete for memory and CPU.
+    workers = min(args.jobs, max(len(pairs), 1), os.cpu_count() or 1) if args.dask is None else args.jobs
+    parallel = workers > 1 or args.dask is not None
     for src, dst in pairs:
-        if args.skip_existing and dst.exists():
-            outcomes.append(Outcome(str(src), str(dst), "skipped"))
+        if args.skip_existing and _complete(dst):
+            before = {k: v for k, v in earlier.get(str(src), {}).items() if k in COLUMNS and k not in ("input", "output", "status", "seconds", "error")}
+            outcomes.append(Outcome(str(src), str(dst), "skipped", details=before))
         else:
             todo.append(PhotoJob(command, str(src), str(dst), options, max_pixels(args), args.quality, single_threaded=parallel))
-    if args.dask is not None:
-        stream = _on_dask(todo, None if args.dask == "local" else args.dask, args.jobs)
-    elif args.jobs > 1:
-        stream = _in_pool(todo, args.jobs)
-    else:
-        stream = None
+    with ExitStack() as stack:
+        if args.dask is not None:
+            client = stack.enter_context(_dask_client(None if args.dask == "local" else args.dask, args.jobs))
+            stream = _on_dask(todo, client)
+        elif workers > 1:
+            stream = _in_pool(todo, workers)
+        else:
+            stream = _in_process(todo, args.quiet)
+        _collect(stream, command, len(todo), args.quiet, outcomes, report)
+    try:
+        _write_report(report, outcomes)
+    except OSError as exc:
+        print(f"gencor: error: cannot write {report}: {exc.strerror or exc}", file=sys.stderr)
+        return SOME_FAILED
+    failed = sum(o.status == "failed" for o in outcomes)
+    if not args.quiet:
+        skipped = sum(o.status == "skipped" for o in outcomes)
+        done = len(outcomes) - failed - skipped
+        print(f"{len(pairs)} photos: {done} written to {out_dir}, {failed} failed, {skipped} skipped; details in {report}")
+    return SOME_FAILED if failed else 0
+
+
+def _collect(stream: Iterator[Outcome], command: str, total: int, quiet: bool, outcomes: list[Outcome], report: Path) -> None:
+    """Gather the outcomes as they come, with the overall bar; the report of a run stopped by a
+    signal still lists the photos finished before it."""
     from tqdm import tqdm
 
-    bar = tqdm(total=len(todo), desc=f"{command}: photos", unit="photo", disable=args.quiet, file=sys.stderr, position=0)
+    bar = tqdm(total=total, desc=f"{command}: photos", unit="photo", disable=quiet, file=sys.stderr, position=0)
     try:
-        for outcome in stream if stream is not None else _in_process(todo, args.quiet):
+        for outcome in stream:
             outcomes.append(outcome)
             name = Path(outcome.input).name
             for warning in outcome.warnings:
@@ -285,15 +400,12 @@ def run_batch(command: str, args: argparse.Namespace, options: dict[str, Any]) -
             if outcome.status == "failed":
                 tqdm.write(f"gencor: error: {name}: {outcome.error}", file=sys.stderr)
             bar.update(1)
-    finally:
+    except BaseException:
         bar.close()
-        _write_report(out_dir / REPORT, outcomes)
-    failed = sum(o.status == "failed" for o in outcomes)
-    if not args.quiet:
-        skipped = sum(o.status == "skipped" for o in outcomes)
-        done = len(outcomes) - failed - skipped
-        print(f"{len(pairs)} photos: {done} written to {out_dir}, {failed} failed, {skipped} skipped; details in {out_dir / REPORT}")
-    return SOME_FAILED if failed else 0
+        with suppress(OSError, ValueError):
+            _write_report(report, outcomes)
+        raise
+    bar.close()
 
 
 def _write_report(path: Path, outcomes: Sequence[Outcome]) -> None:

@@ -71,9 +71,6 @@ def add_parser(sub: Any) -> None:
         metavar="JSON",
         help="also write a JSON report: kernel_size, noise_sigma, confidence, decision, seconds, warnings and the measures behind the confidence",
     )
-    p.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="seed for random choices, for reproducible runs (the default pipeline makes none; default 0)"
-    )
     add_common(p, quiet="no progress bar and no summary line (warnings are still printed)")
     add_batch_options(p)
     p.set_defaults(func=run, memory_hint=MEMORY_HINT)

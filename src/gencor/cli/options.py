@@ -23,6 +23,17 @@ MEGAPIXEL = 1_000_000
 Progress = Callable[[int, int, str], None]
 
 
+def one_line_warnings() -> None:
+    """Show Python warnings (a piece of metadata left out, a library's complaint) as one
+    ``gencor: warning:`` line, like gencor's own, instead of a file name and a source line."""
+    import warnings
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:
+        print(f"gencor: warning: {str(message).splitlines()[0] if str(message) else category.__name__}", file=sys.stderr)
+
+    warnings.showwarning = show
+
+
 def max_pixels(args: argparse.Namespace) -> int:
     """The pixel limit of ``--max-megapixels``."""
     return int(args.max_megapixels * MEGAPIXEL)
@@ -36,6 +47,25 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An argument type: a whole number, 0 or more (seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argument type: a whole number, 1 or more."""
+    value = nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {text!r}")
     return value
 
 

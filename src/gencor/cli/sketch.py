@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gencor.cli.batch import add_batch_options, is_batch, run_batch, single
-from gencor.cli.options import IMAGE_OUTPUTS, Progress, add_common, max_pixels
+from gencor.cli.options import IMAGE_OUTPUTS, Progress, add_common, max_pixels, nonnegative_int, positive_float
 
 
 def add_parser(sub: Any) -> None:
@@ -20,9 +20,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("input", nargs="+", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color); several photos, folders or globs make a batch")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the drawing; for a batch, a folder")
     p.add_argument("--color", action="store_true", help="colored pencil (keeps the photo's chroma; needs a color photo)")
-    p.add_argument("--lam", type=float, default=0.01, metavar="L", help="strength of the smoothing applied first (default 0.01)")
+    p.add_argument("--lam", type=positive_float, default=0.01, metavar="L", help="strength of the smoothing applied first (default 0.01)")
     p.add_argument("--no-smooth", action="store_true", help="draw on the raw photo")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the pencil texture (default 0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of the pencil texture (default 0)")
     add_common(p)
     add_batch_options(p)
     p.set_defaults(func=run)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gencor.cli.batch import add_batch_options, is_batch, run_batch, single
-from gencor.cli.options import IMAGE_OUTPUTS, Progress, add_common, max_pixels
+from gencor.cli.options import IMAGE_OUTPUTS, Progress, add_common, max_pixels, positive_float, positive_int
 
 
 def add_parser(sub: Any) -> None:
@@ -18,9 +18,15 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("input", nargs="+", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color); several photos, folders or globs make a batch")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the smoothed photo; for a batch, a folder")
-    p.add_argument("--lam", type=float, default=0.02, metavar="L", help="smoothing strength, as in Xu et al. 2011 (default 0.02; 0.005 light, 0.1 strong)")
     p.add_argument(
-        "--stages", type=int, default=1, metavar="N", help="Generator-Corrector stages per continuation step: more reach a lower objective, slower (default 1)"
+        "--lam", type=positive_float, default=0.02, metavar="L", help="smoothing strength, as in Xu et al. 2011 (0.005 light, 0.1 strong; default 0.02)"
+    )
+    p.add_argument(
+        "--stages",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="Generator-Corrector stages per continuation step (more: lower objective, slower; default 1)",
     )
     add_common(p)
     add_batch_options(p)

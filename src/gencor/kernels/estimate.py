@@ -133,6 +133,8 @@ LATENT_DTYPE = np.float32
 
 #: Slack when comparing pyramid scales (they are products of irrational ratios).
 SCALE_TOLERANCE = 1.0 + 1e-6
+#: Most alternations per scale that :class:`EstimatorConfig` takes (each costs a full latent step).
+MAX_ITERATIONS = 1000
 #: The coarsest level of the pyramid has a kernel of this side (or 3 px, at the least).
 COARSEST_KERNEL = 5
 
@@ -211,10 +213,20 @@ class EstimatorConfig:
     kernel_floor: float = 0.03
 
     def __post_init__(self) -> None:
-        positive = {k: v for k, v in asdict(self).items() if k not in ("p", "lam_decay")}
+        for name, value in asdict(self).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"invalid estimator settings: {name} must be a number, got {type(value).__name__}")
+        if not isinstance(self.iterations, int) or not 1 <= self.iterations <= MAX_ITERATIONS:
+            raise ValueError(f"invalid estimator settings: iterations must be a whole number from 1 to {MAX_ITERATIONS}, got {self.iterations}")
+        positive = {k: v for k, v in asdict(self).items() if k not in ("p", "lam_decay", "iterations")}
         bad = [k for k, v in positive.items() if not (np.isfinite(v) and v > 0)]
-        if bad or not 0 <= self.p <= 1 or not 0 < self.lam_decay <= 1 or self.iterations != int(self.iterations):
-            raise ValueError(f"invalid estimator settings: {', '.join(bad) or 'p must be in [0, 1], lam_decay in (0, 1], iterations an integer'}")
+        if bad:
+            raise ValueError(f"invalid estimator settings: {', '.join(bad)} must be positive numbers")
+        if not 0 <= self.p <= 1 or not 0 < self.lam_decay <= 1:
+            raise ValueError("invalid estimator settings: p must be in [0, 1] and lam_decay in (0, 1]")
+        if not self.beta_rate > 1 or self.beta_start * self.lam >= self.beta_max:
+            # The ladder runs from beta_start * lam up to beta_max, times beta_rate per run.
+            raise ValueError("invalid estimator settings: beta_rate must exceed 1 and beta_start * lam stay below beta_max")
 
 
 def estimate_kernel(

@@ -174,7 +174,7 @@ def parse_options(params: Mapping[str, str]) -> Options:
         raise BadRequest(f"unknown task {opts.task[:20]!r}; choose {', '.join(TASKS)}")
     size = params.get("kernel_size", "auto").strip().lower() or "auto"
     if size != "auto":
-        if not size.isdigit() or int(size) % 2 == 0 or not 3 <= int(size) <= MAX_KERNEL_SIZE:
+        if not (size.isascii() and size.isdigit()) or int(size) % 2 == 0 or not 3 <= int(size) <= MAX_KERNEL_SIZE:
             raise BadRequest(f"kernel size must be 'auto' or an odd integer from 3 to {MAX_KERNEL_SIZE}, got {size[:20]!r}")
         opts.kernel_size = int(size)
     opts.force = _flag(params, "force")
@@ -585,7 +585,7 @@ def create_app(
         try:
             opts = parse_options(request.query_params)
             declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+            if declared.isascii() and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
                 raise BadRequest(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB", status=413)
             job_id, folder = queue.new_folder()
             upload = folder / UPLOAD_STEM

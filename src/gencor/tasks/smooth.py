@@ -103,9 +103,12 @@ def smooth(
     True
     """
     arr = as_image(image, channel_axis=channel_axis)
-    if not lam > 0:
-        raise ValueError(f"lam must be positive, got {lam}")
-    if beta_rate <= 1:
+    if not (np.isfinite(beta_max) and beta_max > 0):
+        raise ValueError(f"beta_max must be a positive number, got {beta_max}")
+    if not (np.isfinite(lam) and 0 < lam < beta_max / 2):
+        # The ladder starts at 2 lam and ends below beta_max: beyond it there is no step to run.
+        raise ValueError(f"lam must be positive and below {beta_max / 2:g}, got {lam}")
+    if not beta_rate > 1:
         raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
     if stages < 1:
         raise ValueError(f"stages must be at least 1, got {stages}")
