@@ -347,7 +347,7 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
         raise ValueError(f"the header gives an empty image ({width}x{height})")
     if width * height > max_pixels:
         raise ValueError(
-            f"{width}x{height} is {width * height / 1e6:.0f} megapixels, above the limit of {max_pixels / 1e6:.0f} (raise it with --max-megapixels)"
+            f"{width}x{height} is {width * height / 1e6:.3g} megapixels, above the limit of {max_pixels / 1e6:.3g} (raise it with --max-megapixels)"
         )
 
 
