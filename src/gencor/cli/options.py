@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Formats a photo can be written in (``.npy`` is for kernels only).
 IMAGE_OUTPUTS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
@@ -101,6 +105,20 @@ def add_common(parser: argparse.ArgumentParser, *, quiet: str = "no summary line
         metavar="MP",
         help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})",
     )
+
+
+def rewrite_photo(source: Path, target: Path, change: Callable[[np.ndarray, int | None], np.ndarray], *, max_pixels: int, quality: int) -> dict[str, Any]:
+    """Read ``source``, check ``target`` before the work, write ``change(pixels, channel_axis)`` in
+    the photo's mode, depth and metadata; return its size for ``report.csv``."""
+    from gencor.io import check_format, check_output_path, read_image, write_image
+
+    photo = read_image(source, max_pixels=max_pixels)
+    out = check_output_path(target, source, suffixes=IMAGE_OUTPUTS)
+    check_format(out, photo)
+    height, width = photo.pixels.shape[:2]
+    photo.pixels = change(photo.pixels, -1 if photo.is_color else None)
+    write_image(out, photo, quality=quality)
+    return {"width": width, "height": height}
 
 
 def progress_bar(quiet: bool, desc: str) -> tuple[Any, Progress | None]:

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from gencor.cli.options import MEGAPIXEL, positive_float
+from gencor.cli.options import MEGAPIXEL, positive_float, positive_int
 
 #: Where the page listens by default: this computer only.
 DEFAULT_HOST = "127.0.0.1"
@@ -29,17 +29,6 @@ def port_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
     if not 0 <= value <= MAX_PORT:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to {MAX_PORT}, got {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An argument type: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
     return value
 
 

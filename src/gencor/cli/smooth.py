@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gencor.cli.batch import add_batch_options, is_batch, run_batch, single
-from gencor.cli.options import IMAGE_OUTPUTS, Progress, add_common, max_pixels, positive_float, positive_int
+from gencor.cli.options import Progress, add_common, max_pixels, positive_float, positive_int, rewrite_photo
 
 
 def add_parser(sub: Any) -> None:
@@ -35,16 +35,9 @@ def add_parser(sub: Any) -> None:
 
 def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, quality: int, progress: Progress | None = None) -> dict[str, Any]:
     """Smooth one photo; return its row of ``report.csv``."""
-    from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.smooth import smooth
 
-    photo = read_image(source, max_pixels=max_pixels)
-    out = check_output_path(target, source, suffixes=IMAGE_OUTPUTS)
-    check_format(out, photo)
-    height, width = photo.pixels.shape[:2]
-    photo.pixels = smooth(photo.pixels, channel_axis=-1 if photo.is_color else None, **opts).image
-    write_image(out, photo, quality=quality)
-    return {"width": width, "height": height}
+    return rewrite_photo(source, target, lambda pixels, axis: smooth(pixels, channel_axis=axis, **opts).image, max_pixels=max_pixels, quality=quality)
 
 
 def run(args: argparse.Namespace) -> int | None:
