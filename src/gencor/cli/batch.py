@@ -241,8 +241,16 @@ def _dask_client(address: str | None, workers: int) -> Iterator[Any]:
         # mmap threshold: every large array is then mapped and unmapped again. We measured 72 s of
         # the kernel's time against 11 s without it, and 85 s against 52 s of wall time (6 photos,
         # 2 workers). None unsets it (docs/cluster.md says how to do the same on a real cluster).
-        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # The workers are started with Ctrl-C ignored (they inherit it): the terminal sends it to
+        # the whole process group, and the client, not each worker, stops the batch.
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+        try:
+            with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
     else:
         try:
