@@ -178,7 +178,8 @@ def test_hostile_batches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(err) == 3 and all(line.startswith("gencor: error:") for line in err)
 
 
-def test_ctrl_c_stops_the_workers_and_keeps_the_report_true(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("mode", "delay"), [(["--jobs", "2"], 3.0), (["--dask", "--jobs", "2"], 3.0)], ids=["processes", "dask"])
+def test_ctrl_c_stops_the_workers_and_keeps_the_report_true(tmp_path: Path, mode: list[str], delay: float) -> None:
     import os
     import signal
     import subprocess
@@ -187,21 +188,32 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_report_true(tmp_path: Path) -> N
 
     folder = tmp_path / "in"
     folder.mkdir()
-    for i in range(8):
+    for i in range(12):
         Image.fromarray(np.round(shapes_image(800, seed=i) * 255).astype(np.uint8)).save(folder / f"p{i}.png")
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gencor", "smooth", str(folder), "-o", f"{out}/", "--jobs", "2", "--quiet"],
+        [sys.executable, "-m", "gencor", "smooth", str(folder), "-o", f"{out}/", *mode, "--quiet"],
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
-    time.sleep(3.0)  # start-up and the first photos: about 2 s of 4 s each
+    if "--dask" in mode:
+        pytest.importorskip("dask.distributed")
+    time.sleep(delay)  # during the start-up or the first photos (12 take well over 3 s)
     os.killpg(proc.pid, signal.SIGINT)
     start = time.perf_counter()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and time.perf_counter() - start < 10
-    assert err.strip().splitlines()[-1] == "gencor: interrupted" and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "gencor: interrupted" and "Traceback" not in err, err
     written = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     assert sorted(_report(out)) == written  # every photo written is in the report, and only those
+
+
+def test_stale_temporaries_are_only_atomic_writes_leftovers(tmp_path: Path) -> None:
+    from gencor.io import stale_temporaries
+
+    target = tmp_path / "p0.png"
+    for name in (".p0.abcd1234.png", ".p0.png", ".p0.abcd1234.jpg", ".p01.abcd1234.png", "p0.png"):
+        (tmp_path / name).write_bytes(b"x")
+    assert stale_temporaries(target) == [tmp_path / ".p0.abcd1234.png"]

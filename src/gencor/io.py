@@ -26,6 +26,7 @@ ignored; one that cannot be written (too long for a JPEG segment, malformed) is 
 
 from __future__ import annotations
 
+import glob
 import logging
 import math
 import numbers
@@ -624,6 +625,8 @@ def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike
 
 #: Characters of the target's name kept in a temporary file's name.
 TEMP_STEM = 64
+#: Length of the random part of those names (``tempfile.mkstemp``'s).
+TEMP_RANDOM = 8
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -640,6 +643,15 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def stale_temporaries(path: Path) -> list[Path]:
+    """The temporary files that :func:`atomic_write` leaves beside ``path`` when its process is
+    killed outright (``.stem.XXXXXXXX.suffix``, private to their owner until renamed)."""
+    prefix, suffix = f".{path.stem[:TEMP_STEM]}.", path.suffix[:TEMP_STEM]
+    return [
+        p for p in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}") if len(p.name) == len(prefix) + TEMP_RANDOM + len(suffix) and p.is_file()
+    ]
 
 
 def _to_int(data: np.ndarray, bit_depth: int) -> np.ndarray:
