@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -184,7 +184,7 @@ def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
     return Outcome(job.source, job.target, "ok", time.perf_counter() - start, details=details, warnings=warnings)
 
 
-def _in_process(jobs: list[PhotoJob], quiet: bool) -> Iterator[Outcome]:
+def _in_process(jobs: list[PhotoJob], quiet: bool) -> Generator[Outcome, None, None]:
     from gencor.cli.options import progress_bar
 
     for job in jobs:
@@ -196,7 +196,7 @@ def _in_process(jobs: list[PhotoJob], quiet: bool) -> Iterator[Outcome]:
                 inner.close()
 
 
-def _in_pool(jobs: list[PhotoJob], workers: int) -> Iterator[Outcome]:
+def _in_pool(jobs: list[PhotoJob], workers: int) -> Generator[Outcome, None, None]:
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start)
     futures: dict[Future[Outcome], PhotoJob] = {pool.submit(run_job, job): job for job in jobs}
     try:
@@ -277,7 +277,7 @@ def _dask_client(address: str | None, workers: int, cleanup: Callable[[], None])
             cluster.close()
 
 
-def _on_dask(jobs: list[PhotoJob], client: Any) -> Iterator[Outcome]:
+def _on_dask(jobs: list[PhotoJob], client: Any) -> Generator[Outcome, None, None]:
     from dask.distributed import as_completed as dask_completed
 
     futures = client.map(run_job, jobs, retries=DASK_RETRIES, pure=False)
@@ -382,15 +382,29 @@ def run_batch(command: str, args: argparse.Namespace, options: dict[str, Any]) -
             outcomes.append(Outcome(str(src), str(dst), "skipped", details=before))
         else:
             todo.append(PhotoJob(command, str(src), str(dst), options, max_pixels(args), args.quality, single_threaded=parallel))
-    with ExitStack() as stack:
-        if args.dask is not None:
-            client = stack.enter_context(_dask_client(None if args.dask == "local" else args.dask, args.jobs, partial(_remove_temporaries, todo)))
-            stream = _on_dask(todo, client)
-        elif workers > 1:
-            stream = _in_pool(todo, workers)
-        else:
-            stream = _in_process(todo, args.quiet)
-        _collect(stream, command, len(todo), args.quiet, outcomes, report)
+    started = time.time()
+    try:
+        with ExitStack() as stack:
+            if args.dask is not None:
+                client = stack.enter_context(_dask_client(None if args.dask == "local" else args.dask, args.jobs, partial(_remove_temporaries, todo)))
+                stream = _on_dask(todo, client)
+            elif workers > 1:
+                stream = _in_pool(todo, workers)
+            else:
+                stream = _in_process(todo, args.quiet)
+            try:
+                _collect(stream, command, len(todo), args.quiet, outcomes)
+            except BaseException:
+                stream.close()  # stops the workers before anything else happens
+                raise
+    except BaseException:
+        # Stopped: the workers are gone now. A photo whose file was renamed into place just before
+        # they stopped, but whose result had not reached us, is still listed, so that the report
+        # names every photo written.
+        _add_finished(todo, outcomes, started)
+        with suppress(OSError, ValueError):
+            _write_report(report, outcomes)
+        raise
     try:
         _write_report(report, outcomes)
     except OSError as exc:
@@ -413,9 +427,18 @@ def _remove_temporaries(jobs: Sequence[PhotoJob]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _collect(stream: Iterator[Outcome], command: str, total: int, quiet: bool, outcomes: list[Outcome], report: Path) -> None:
-    """Gather the outcomes as they come, with the overall bar; the report of a run stopped by a
-    signal still lists the photos finished before it."""
+def _add_finished(jobs: Sequence[PhotoJob], outcomes: list[Outcome], since: float) -> None:
+    """Outcomes for the photos of ``jobs`` written after ``since`` but not reported."""
+    seen = {o.input for o in outcomes}
+    for job in jobs:
+        target = Path(job.target)
+        with suppress(OSError):
+            if job.source not in seen and target.stat().st_mtime >= since:
+                outcomes.append(Outcome(job.source, job.target, "ok"))
+
+
+def _collect(stream: Iterator[Outcome], command: str, total: int, quiet: bool, outcomes: list[Outcome]) -> None:
+    """Gather the outcomes as they come, with the overall bar."""
     from tqdm import tqdm
 
     bar = tqdm(total=total, desc=f"{command}: photos", unit="photo", disable=quiet, file=sys.stderr, position=0)
@@ -428,12 +451,8 @@ def _collect(stream: Iterator[Outcome], command: str, total: int, quiet: bool, o
             if outcome.status == "failed":
                 tqdm.write(f"gencor: error: {name}: {outcome.error}", file=sys.stderr)
             bar.update(1)
-    except BaseException:
+    finally:
         bar.close()
-        with suppress(OSError, ValueError):
-            _write_report(report, outcomes)
-        raise
-    bar.close()
 
 
 def _write_report(path: Path, outcomes: Sequence[Outcome]) -> None:
