@@ -194,10 +194,13 @@ def test_deblur_job_reports_confidence_kernel_and_psi(client: Any) -> None:
         pytest.param(None, {"task": "smooth", "lam": "-1"}, "lam", id="lam-negative"),
         pytest.param(None, {"task": "smooth", "lam": "abc"}, "lam", id="lam-text"),
         pytest.param(None, {"force": "maybe"}, "force", id="force"),
+        pytest.param(None, {"kernel_size": "\u00b3"}, "odd integer", id="superscript-digit"),
+        pytest.param("tiny", {"task": "smooth"}, "at least", id="tiny-photo"),
     ],
 )
-def test_bad_uploads_get_a_one_line_400(client: Any, data: bytes | None, params: dict[str, str], expect: str) -> None:
-    message = assert_one_line_error(upload(client, color_png() if data is None else data, **params))
+def test_bad_uploads_get_a_one_line_400(client: Any, data: bytes | str | None, params: dict[str, str], expect: str) -> None:
+    body = color_png() if data is None else png_bytes(np.zeros((4, 4))) if data == "tiny" else data
+    message = assert_one_line_error(upload(client, body, **params))
     assert expect in message, message
     assert list(client.app.state.queue.root.iterdir()) == []  # the refused upload left nothing behind
 

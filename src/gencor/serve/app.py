@@ -680,6 +680,11 @@ def _check_photo(path: Path, max_pixels: int, opts: Options) -> Any:
         if "UnidentifiedImageError" in message:
             message = "the file is not an image gencor can read (PNG, JPEG, TIFF, WebP or BMP)"
         raise BadRequest(message) from None
+    from gencor.validate import MIN_SIDE
+
+    height, width = photo.pixels.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise BadRequest(f"the photo is {width}x{height}; gencor needs at least {MIN_SIDE}x{MIN_SIDE}")
     if opts.task == "sketch" and opts.color and not photo.is_color:
         raise BadRequest("colored pencil needs a color photo; this one is gray")
     return photo
