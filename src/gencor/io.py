@@ -533,16 +533,15 @@ def _described(exc: Exception) -> str:
 
 
 #: First bytes of the formats with their own readers (the others go to Pillow, which sniffs too).
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+TIFF_MAGICS = (*TIFF_BYTE_ORDERS, b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF
 
 
 def _sniff(path: Path) -> str:
     """``"png"``, ``"tiff"`` or ``"other"`` from the file's first bytes, not its name: a JPEG saved
     as ``.png`` is still a JPEG."""
     with open(path, "rb") as f:
-        head = f.read(len(PNG_MAGIC))
-    if head == PNG_MAGIC:
+        head = f.read(len(PNG_SIGNATURE))
+    if head == PNG_SIGNATURE:
         return "png"
     return "tiff" if head[:4] in TIFF_MAGICS else "other"
 

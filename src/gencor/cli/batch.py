@@ -140,7 +140,9 @@ def _worker_start() -> None:
 
 
 class _Stopped(BaseException):
-    """A worker asked to stop: raised where it is, so that temporary files are removed."""
+    """A worker asked to stop: raised where it is, so that temporary files are removed. Apart from
+    the command line's own SIGTERM exception on purpose: :func:`run_job` ends a worker on this one,
+    and must let that one through when it runs in the main process."""
 
 
 def _stop_worker(signum: int, frame: object) -> None:
@@ -184,6 +186,11 @@ def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
     return Outcome(job.source, job.target, "ok", time.perf_counter() - start, details=details, warnings=warnings)
 
 
+def _crashed(job: PhotoJob, exc: Exception) -> Outcome:
+    """The outcome of a photo whose worker failed (not the photo itself: that is :func:`run_job`'s)."""
+    return Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+
 def _in_process(jobs: list[PhotoJob], quiet: bool) -> Generator[Outcome, None, None]:
     from gencor.cli.options import progress_bar
 
@@ -205,7 +212,7 @@ def _in_pool(jobs: list[PhotoJob], workers: int) -> Generator[Outcome, None, Non
             try:
                 yield future.result()
             except Exception as exc:  # a worker that died takes its photo with it, not the batch
-                yield Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+                yield _crashed(job, exc)
     except BaseException:
         # Stopped (Ctrl-C, SIGTERM) or failed: no new photo starts, and the running ones stop now,
         # each removing its temporary file, instead of finishing unrecorded. A second Ctrl-C must
@@ -288,7 +295,7 @@ def _on_dask(jobs: list[PhotoJob], client: Any) -> Generator[Outcome, None, None
             try:
                 yield future.result()
             except Exception as exc:  # failed twice (the retry included): reported, the batch goes on
-                yield Outcome(job.source, job.target, "failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+                yield _crashed(job, exc)
     except BaseException:
         client.cancel(futures, force=True)
         raise
@@ -321,7 +328,7 @@ def single(args: argparse.Namespace) -> bool:
     if args.jobs != 1 or args.dask is not None or args.format is not None:
         raise ValueError("--jobs, --dask and --format are for batches: give several photos, a folder or a glob, and a folder as -o")
     args.input = args.input[0]
-    if args.skip_existing and Path(args.output).exists():
+    if args.skip_existing and _complete(Path(args.output)):
         if not args.quiet:
             print(f"skipped {args.input}: {args.output} exists")
         return False

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gencor.cli.batch import add_batch_options, is_batch, run_batch, single
-from gencor.cli.options import IMAGE_OUTPUTS, PLOT_OUTPUTS, Progress, add_common, kernel_size, max_pixels, progress_bar
+from gencor.cli.options import IMAGE_OUTPUTS, PLOT_OUTPUTS, Progress, add_common, kernel_size, max_pixels, progress_bar, rewrite_photo
 from gencor.generators import NAMES as GENERATOR_NAMES
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: What to try when a photo does not fit in memory.
 MEMORY_HINT = "a smaller --kernel-size or a smaller photo"
@@ -83,26 +86,21 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 
 def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int, quality: int, progress: Progress | None = None) -> dict[str, Any]:
     """Deblur one photo of a batch; return its row of ``report.csv`` and its warnings."""
-    from gencor.io import check_format, check_output_path, read_image, write_image
     from gencor.tasks.deblur import deblur
 
-    photo = read_image(source, max_pixels=max_pixels)
-    out = check_output_path(target, source, suffixes=IMAGE_OUTPUTS)
-    check_format(out, photo)
-    result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, progress=progress, **opts)
-    height, width = photo.pixels.shape[:2]
-    photo.pixels = result.image
-    write_image(out, photo, quality=quality)
-    rep = result.report
-    return {
-        "width": width,
-        "height": height,
-        "kernel_size": rep.kernel_size,
-        "noise_sigma": round(rep.noise_sigma, 5),
-        "confidence": round(rep.confidence, 3),
-        "decision": rep.decision,
-        "warnings": rep.warnings,
-    }
+    def change(pixels: np.ndarray, axis: int | None) -> tuple[np.ndarray, dict[str, Any]]:
+        result = deblur(pixels, channel_axis=axis, progress=progress, **opts)
+        rep = result.report
+        found = {
+            "kernel_size": rep.kernel_size,
+            "noise_sigma": round(rep.noise_sigma, 5),
+            "confidence": round(rep.confidence, 3),
+            "decision": rep.decision,
+            "warnings": rep.warnings,
+        }
+        return result.image, found
+
+    return rewrite_photo(source, target, change, max_pixels=max_pixels, quality=quality)
 
 
 def run(args: argparse.Namespace) -> int | None:

@@ -107,18 +107,21 @@ def add_common(parser: argparse.ArgumentParser, *, quiet: str = "no summary line
     )
 
 
-def rewrite_photo(source: Path, target: Path, change: Callable[[np.ndarray, int | None], np.ndarray], *, max_pixels: int, quality: int) -> dict[str, Any]:
-    """Read ``source``, check ``target`` before the work, write ``change(pixels, channel_axis)`` in
-    the photo's mode, depth and metadata; return its size for ``report.csv``."""
+def rewrite_photo(
+    source: Path, target: Path, change: Callable[[np.ndarray, int | None], tuple[np.ndarray, dict[str, Any]]], *, max_pixels: int, quality: int
+) -> dict[str, Any]:
+    """Read ``source``, check ``target`` before the work, and write the pixels that
+    ``change(pixels, channel_axis)`` returns in the photo's mode, depth and metadata; return the
+    photo's size and what ``change`` found, for ``report.csv``."""
     from gencor.io import check_format, check_output_path, read_image, write_image
 
     photo = read_image(source, max_pixels=max_pixels)
     out = check_output_path(target, source, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
     height, width = photo.pixels.shape[:2]
-    photo.pixels = change(photo.pixels, -1 if photo.is_color else None)
+    photo.pixels, found = change(photo.pixels, -1 if photo.is_color else None)
     write_image(out, photo, quality=quality)
-    return {"width": width, "height": height}
+    return {"width": width, "height": height, **found}
 
 
 def progress_bar(quiet: bool, desc: str) -> tuple[Any, Progress | None]:

@@ -37,7 +37,7 @@ def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int
     """Smooth one photo; return its row of ``report.csv``."""
     from gencor.tasks.smooth import smooth
 
-    return rewrite_photo(source, target, lambda pixels, axis: smooth(pixels, channel_axis=axis, **opts).image, max_pixels=max_pixels, quality=quality)
+    return rewrite_photo(source, target, lambda pixels, axis: (smooth(pixels, channel_axis=axis, **opts).image, {}), max_pixels=max_pixels, quality=quality)
 
 
 def run(args: argparse.Namespace) -> int | None:
