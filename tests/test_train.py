@@ -51,6 +51,14 @@ def test_train_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-d
     assert main(["train", "--quick", "--data", str(tmp_path / "nothing"), "--quiet"]) == 2
 
 
+def test_inpainter_starts_as_the_identity() -> None:
+    from gencor.models.inpainter import InpaintUNet
+
+    x = torch.rand(2, 2, 24, 32)
+    with torch.inference_mode():
+        assert torch.equal(InpaintUNet(width=8)(x), x[:, :1])
+
+
 def test_quick_inpainter_training(tmp_path: Path) -> None:
     from gencor.models.inpainter import load_inpainter
     from gencor.training.inpaint import InpaintTrainConfig, random_mask, train_inpainter
@@ -58,10 +66,17 @@ def test_quick_inpainter_training(tmp_path: Path) -> None:
     data = _photos(tmp_path / "train")
     cfg = InpaintTrainConfig(data=data, out=tmp_path / "inp.pt", quick=True)
     result = train_inpainter(cfg, quiet=True)
-    assert np.mean(result.losses[-5:]) < 0.5 * np.mean(result.losses[:5])
-    assert np.isfinite(result.val_psnr) and np.isfinite(result.val_psnr_fill)
+    # The U-Net starts as the identity on its warm start; 40 steps of a width-8 network move it
+    # off that without making the held-out fill worse (the loss itself varies with each mask).
+    assert len(result.losses) == cfg.steps and np.all(np.isfinite(result.losses))
+    assert result.val_psnr > result.val_psnr_fill - 0.05
+    assert torch.count_nonzero(torch.load(cfg.out, weights_only=False)["net"]["merge_fine.2.weight"]) > 0
     observed = random_mask((40, 40), np.random.default_rng(0))
     out = load_inpainter(cfg.out).bind(observed)(shapes_image(40), 0)
     assert out.shape == (40, 40) and np.array_equal(out[observed], shapes_image(40)[observed])
     averaged = load_inpainter(cfg.out).bind(observed, ensemble=4)(shapes_image(40), 0)
     assert np.array_equal(averaged[observed], out[observed]) and not np.allclose(averaged, out)
+    # Sizes that are not multiples of the U-Net's stride are padded and cropped back.
+    for h, w in ((37, 29), (3, 5)):
+        odd = load_inpainter(cfg.out).bind(observed[:h, :w], ensemble=2)(shapes_image(40)[:h, :w], 0)
+        assert odd.shape == (h, w) and np.all(np.isfinite(odd))

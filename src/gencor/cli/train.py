@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
     t.add_argument(
         "--out", default=None, metavar="PT", help="checkpoint and weights file (default gencor_generator.pt, or gencor_inpainter.pt with --task inpaint)"
     )
-    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 4000 for deblur, 12000 for inpaint; 40 with --quick)")
+    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 4000 for deblur, 8000 for inpaint; 40 with --quick)")
     t.add_argument("--images", type=int, default=None, metavar="N", help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")

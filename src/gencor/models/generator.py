@@ -34,16 +34,12 @@ CNN_ITERATIONS = range(0, 1)
 
 
 class ResidualCNN(nn.Module):
-    """``x -> x[:, :1] - net(x)`` on ``(N, C, H, W)``; the size is kept (padding = dilation).
+    """``x -> x - net(x)`` on ``(N, 1, H, W)`` gradient maps; the size is kept (padding = dilation)."""
 
-    Channel 0 is the map to correct (a gradient map, or an image); further input channels are
-    side information (the inpainting mask).
-    """
-
-    def __init__(self, width: int = 64, dilations: tuple[int, ...] = DILATIONS, *, in_channels: int = 1) -> None:
+    def __init__(self, width: int = 64, dilations: tuple[int, ...] = DILATIONS) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        channels = in_channels
+        channels = 1
         for i, d in enumerate(dilations):
             last = i == len(dilations) - 1
             out = 1 if last else width
@@ -56,7 +52,7 @@ class ResidualCNN(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :1] - self.body(x)
+        return x - self.body(x)
 
 
 class CNNGenerator:

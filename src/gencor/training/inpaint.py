@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from gencor.models.generator import ResidualCNN
+from gencor.models.inpainter import InpaintUNet
 from gencor.tasks.inpaint import fill_missing
 from gencor.training.deblur import augment, psnr, resume_state, save_checkpoint, split_files
 
@@ -53,7 +53,7 @@ class InpaintTrainConfig:
     out: Path = Path("gencor_inpainter.pt")
     seed: int = 0
     width: int = 32
-    patch: int = 64
+    patch: int = 96
     crops_per_image: int = 8
     batch: int = 16
     steps: int | None = None
@@ -69,7 +69,7 @@ class InpaintTrainConfig:
             self.width, self.patch, self.checkpoint_every = 8, 32, 20
             self.images = self.images or 6
         if self.steps is None:
-            self.steps = 40 if self.quick else 12000
+            self.steps = 40 if self.quick else 8000
 
 
 @dataclass
@@ -105,7 +105,7 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
     train_crops = _crops(train_files, rng, cfg)
     val_crops = _crops(val_files, rng, cfg)
     val_x, _ = _inputs(val_crops, np.random.default_rng(cfg.seed + 1))
-    net = ResidualCNN(width=cfg.width, in_channels=2)
+    net = InpaintUNet(width=cfg.width)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     assert cfg.steps is not None  # set by the config's __post_init__
     state, step, sched = resume_state(cfg.out, opt, cfg.steps, resume=resume)
@@ -141,7 +141,7 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
     return result
 
 
-def _evaluate(net: ResidualCNN, x: np.ndarray, clean: np.ndarray) -> float:
+def _evaluate(net: InpaintUNet, x: np.ndarray, clean: np.ndarray) -> float:
     with torch.inference_mode():
         pred = net.eval()(torch.from_numpy(x))[:, 0].numpy()
     return psnr(np.where(x[:, 1] > 0, x[:, 0], pred), clean)
