@@ -77,6 +77,6 @@ def test_quick_inpainter_training(tmp_path: Path) -> None:
     averaged = load_inpainter(cfg.out).bind(observed, ensemble=4)(shapes_image(40), 0)
     assert np.array_equal(averaged[observed], out[observed]) and not np.allclose(averaged, out)
     # Sizes that are not multiples of the U-Net's stride are padded and cropped back.
-    for h, w in ((37, 29), (3, 5)):
+    for h, w in ((37, 29), (3, 5), (1, 2)):
         odd = load_inpainter(cfg.out).bind(observed[:h, :w], ensemble=2)(shapes_image(40)[:h, :w], 0)
         assert odd.shape == (h, w) and np.all(np.isfinite(odd))

@@ -69,12 +69,12 @@ class Inpainter:
 
     def __call__(self, u: np.ndarray, observed: np.ndarray, *, ensemble: int = 1) -> np.ndarray:
         """The network's output on ``(..., H, W)``; ``ensemble`` > 1 averages it over that many
-        quarter turns of the input (measured on held-out Train400 crops: +0.24 dB with 4)."""
+        quarter turns of the input (held-out Train400 crops: +0.09 dB with 2, +0.13 dB with 4)."""
         h, w = u.shape[-2:]
         stack = u.reshape(-1, h, w).astype(np.float32)
         m = np.broadcast_to(observed.astype(np.float32), stack.shape)
         pad = ((0, 0), (0, 0), (0, -h % STRIDE), (0, -w % STRIDE))
-        x = np.pad(np.stack([stack, m], axis=1), pad, mode="reflect" if min(h, w) > STRIDE else "edge")
+        x = np.pad(np.stack([stack, m], axis=1), pad, mode="reflect")
         out = np.zeros(x.shape[:1] + x.shape[2:], dtype=np.float32)
         with torch.inference_mode():
             for turn in range(ensemble):
