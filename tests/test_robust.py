@@ -85,8 +85,8 @@ def test_confidence_low_for_a_noise_kernel_high_for_the_true_one() -> None:
     noise_kernel = np.random.default_rng(4).uniform(size=k.shape)
     noise_kernel /= noise_kernel.sum()
     args = {"lam": 3e-4, "sigma": 0.002}
-    good, _ = score_kernel(y, k, agreement=0.9, stability=0.9, **args)
-    bad, ev = score_kernel(y, noise_kernel, agreement=0.2, stability=0.3, **args)
+    good, _ = score_kernel(y, k, agreement=0.9, stability=0.9, consensus=0.9, **args)
+    bad, ev = score_kernel(y, noise_kernel, agreement=0.2, stability=0.3, consensus=0.2, **args)
     assert good >= TRUST_THRESHOLD > bad, (good, bad, ev)
 
 
@@ -134,7 +134,7 @@ def test_measures_see_ringing_and_halos() -> None:
     assert ringing(noisy, x) > 3 * ringing(x, x)
     assert overshoot(x, x, 9) == 0.0
     assert overshoot(x + 0.5, x, 9) > 0.5
-    good, bad = Evidence(0.9, 0.9, 0.7, 0.0, 1.0, 2.0), Evidence(0.2, 0.3, 6.0, 0.05, 5.0, 20.0)
+    good, bad = Evidence(0.9, 0.9, 0.7, 0.0, 1.0, 2.0, 0.9), Evidence(0.2, 0.3, 6.0, 0.05, 5.0, 20.0, 0.2)
     assert confidence(good) > TRUST_THRESHOLD > confidence(bad)
     assert spread(_line_kernel(15, 0.4)) < 3.0 < spread(np.random.default_rng(0).uniform(size=(15, 15)))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from gencor.assess import FEATURES, Evidence
+from gencor.assess import FEATURES, TRUST_THRESHOLD, Evidence
 from gencor.bench.common import Row, run_pool, write_tables
 from gencor.bench.synthetic import VALIDATION_PHOTOS, Case, make_case
 from gencor.metrics import image_scores, kernel_similarity
@@ -35,7 +35,8 @@ MAX_KERNELS = (31, 51, 75)
 COLUMNS = ["case", "sigma", "max_kernel", "saturate", "candidate", "chosen_size", "kernel_extent", "kernel_similarity", "gain_db", *FEATURES]
 
 
-def calibration_cases(*, seed: int, per_photo: int) -> list[Case]:
+def calibration_cases(*, seed: int, per_photo: int, photos: list[Path] | None = None) -> list[Case]:
+    """``per_photo`` cases of each scikit-image sample photo, then one of each of ``photos``."""
     rng = np.random.default_rng(seed)
     cases = []
     for i, name in enumerate(VALIDATION_PHOTOS):
@@ -52,6 +53,9 @@ def calibration_cases(*, seed: int, per_photo: int) -> list[Case]:
                     bool(rng.uniform() < 1 / 3),
                 )
             )
+    for path in photos or []:
+        sigma, size = float(rng.choice(SIGMAS)), int(rng.choice(MAX_KERNELS))
+        cases.append(Case(f"{path.stem}#0", str(path), int(rng.integers(2**31)), sigma, size, 320, "random", bool(rng.uniform() < 1 / 3)))
     return cases
 
 
@@ -79,6 +83,28 @@ def _one(case: Case) -> list[Row]:
         row.update(dict(zip(FEATURES, ev.vector().tolist(), strict=True)))
         rows.append(row)
     return rows
+
+
+#: Folds of the cross-validation; each holds whole photos.
+FOLDS = 5
+
+
+def photo_folds(cases: list[str], folds: int) -> np.ndarray:
+    """Fold of each case, by its photo (the name before ``#``): every crop of a photo lands in the
+    same fold, so a held-out fold never shares a photo with the fitted ones."""
+    photos = sorted({c.split("#")[0] for c in cases})
+    index = {p: i % folds for i, p in enumerate(photos)}
+    return np.array([index[c.split("#")[0]] for c in cases])
+
+
+def _decision_line(t: float, gains: np.ndarray, conf: np.ndarray, rows: list[Row], fit: str) -> str:
+    """What the pipeline does at threshold ``t``: the most trusted candidate of each case, or the
+    input unchanged when even that one is below ``t``."""
+    by_case: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_case.setdefault(str(r["case"]), []).append(i)
+    kept = np.array([gains[j] if conf[j] >= t else 0.0 for j in (max(ii, key=lambda i: conf[i]) for ii in by_case.values())])
+    return f"| {fit} | {t:.1f} | {np.mean(kept):.2f} | {int(np.sum(kept > 0.25))} | {int(np.sum(kept < -0.1))} | {kept.min():.2f} | {int(np.sum(kept == 0))} |"
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE) -> tuple[np.ndarray, float]:
@@ -115,38 +141,48 @@ def real_rows(folder: Path) -> list[Row]:
     return rows
 
 
-def run_calibrate(*, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet: bool, real: Path | None = None) -> tuple[np.ndarray, float]:
-    cases = calibration_cases(seed=seed, per_photo=per_photo)
+def run_calibrate(
+    *, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet: bool, real: Path | None = None, photos: list[Path] | None = None
+) -> tuple[np.ndarray, float]:
+    cases = calibration_cases(seed=seed, per_photo=per_photo, photos=photos)
     rows = [r for group in run_pool(_one, cases, jobs=jobs, quiet=quiet, desc="calibrate") for r in group]
     extra = real_rows(real) if real is not None else []
     x = np.array([[r[f] for f in FEATURES] for r in rows + extra])
     y = np.array([r["gain_db"] > GOOD_GAIN for r in rows] + [r["kernel_similarity"] >= REAL_GOOD_SIMILARITY for r in extra], dtype=float)
     w, b = fit_logistic(x, y)
+    # Held-out confidences: the model refitted without the photo's fold (folds are whole photos,
+    # so no crop of a held-out photo is ever fitted on).
+    folds = photo_folds([str(r["case"]) for r in rows], FOLDS)
+    held = np.empty(len(rows))
+    for f in range(FOLDS):
+        test = folds == f
+        train = np.concatenate([~test, np.ones(len(extra), dtype=bool)])
+        wf, bf = fit_logistic(x[train], y[train])
+        held[test] = 1 / (1 + np.exp(-(x[: len(rows)][test] @ wf + bf)))
     x = x[: len(rows)]
     conf = 1 / (1 + np.exp(-(x @ w + b)))
     gains = np.array([r["gain_db"] for r in rows])
-    for r, c in zip(rows, conf, strict=True):
+    for r, c, h in zip(rows, conf, held, strict=True):
         r["confidence"] = float(c)
-    # What the pipeline does with each threshold: the most trusted candidate of each case, or the
-    # input unchanged when even that one is below the threshold.
-    by_case: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_case.setdefault(r["case"], []).append(i)
-    lines = []
-    for t in (0.5, 0.6, 0.7, 0.8):
-        kept = np.array([gains[j] if conf[j] >= t else 0.0 for j in (max(ii, key=lambda i: conf[i]) for ii in by_case.values())])
-        lines.append(
-            f"| {t:.1f} | {np.mean(kept):.2f} | {int(np.sum(kept > 0.25))} | {int(np.sum(kept < -0.1))} | {kept.min():.2f} | {int(np.sum(kept == 0))} |"
-        )
+        r["held_out"] = float(h)
+    lines = [_decision_line(t, gains, conf, rows, "all photos") for t in (0.5, 0.6, 0.7, 0.8)]
+    lines += [_decision_line(t, gains, held, rows, "held-out folds") for t in (0.5, 0.6, 0.7, 0.8)]
+    labels = gains > GOOD_GAIN
+    agree = float(np.mean((held >= TRUST_THRESHOLD) == labels))
     header = (
-        f"# Confidence calibration\n\n`gencor bench calibrate --seed {seed} --per-photo {per_photo}` on {platform.machine()}: "
-        f"{len(cases)} synthetic cases (scikit-image photos, 320x320 random crops, shake up to {max(MAX_KERNELS)} px, "
+        f"# Confidence calibration\n\n`gencor bench calibrate --seed {seed} --per-photo {per_photo}"
+        f"{f' --photos {photos[0].parent} --max-photos {len(photos)}' if photos else ''}` on {platform.machine()}: "
+        f"{len(cases)} synthetic cases (scikit-image photos{f' and {len(photos)} training photos' if photos else ''}, "
+        f"up to 320x320 random crops, shake up to {max(MAX_KERNELS)} px, "
         f"noise {', '.join(map(str, SIGMAS))}, a third with clipped lights, 8 bit), {len(rows)} candidate kernels; "
         f"label: gain > {GOOD_GAIN} dB; plus {len(extra)} candidates of real photos with a published kernel"
         f" (label: similarity >= {REAL_GOOD_SIMILARITY}); {int(y.sum())} good of {len(y)}.\n\n"
         "Fitted model (paste into `gencor/assess.py`):\n\n"
         f"    FEATURES = {FEATURES}\n    WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})\n    BIAS = {b:.3f}\n\n"
-        f"| threshold | mean gain (dB) | improved by > 0.25 dB | worse by > 0.1 dB | worst (dB) | unchanged |\n|---|---|---|---|---|---|\n" + "\n".join(lines)
+        f"Held out ({FOLDS} folds of whole photos): the confidence at {TRUST_THRESHOLD} agrees with the label on "
+        f"{agree:.0%} of the candidates.\n\n"
+        f"| fit | threshold | mean gain (dB) | improved by > 0.25 dB | worse by > 0.1 dB | worst (dB) | unchanged |\n|---|---|---|---|---|---|---|\n"
+        + "\n".join(lines)
     )
-    print(write_tables(out_dir, "calibration", rows, [*COLUMNS, "confidence"], header))
+    print(write_tables(out_dir, "calibration", rows, [*COLUMNS, "confidence", "held_out"], header))
     return w, b

@@ -44,7 +44,13 @@ def _calibrate(args: argparse.Namespace) -> None:
     from gencor.bench.calibrate import run_calibrate
 
     run_calibrate(
-        out_dir=Path(args.out), seed=args.seed, per_photo=args.per_photo, jobs=args.jobs, quiet=args.quiet, real=Path(args.real) if args.real else None
+        out_dir=Path(args.out),
+        seed=args.seed,
+        per_photo=args.per_photo,
+        jobs=args.jobs,
+        quiet=args.quiet,
+        real=Path(args.real) if args.real else None,
+        photos=sorted(Path(args.photos).glob("*.jpg"))[: args.max_photos] if args.photos else [],
     )
 
 
@@ -174,6 +180,13 @@ def add_parser(sub: Any) -> None:
     )
     q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of crops, kernels and noise (default 0)")
     q.add_argument("--per-photo", type=int, default=5, metavar="N", help="cases per sample photo (default 5)")
+    q.add_argument(
+        "--photos",
+        default=None,
+        metavar="DIR",
+        help="also one case per JPEG of DIR (training photos, e.g. ../shared/data/train/BSDS500/test; never evaluation images)",
+    )
+    q.add_argument("--max-photos", type=int, default=60, metavar="N", help="at most N photos of --photos (default 60)")
     q.add_argument(
         "--real",
         default=None,

@@ -12,10 +12,13 @@ The pipeline, in order:
    finest scale is not always the best; Zhang and Yang, NeurIPS 2014).
 4. *Agreement.* Two disjoint windows (one in each half of the frame) get their own half-scale
    estimates; a uniform camera shake gives them the same kernel.
-5. *Candidates and confidence.* The fine kernel and the half-scale kernel (the better choice when
-   noise is high) are each tried on the window; the measures of :mod:`gencor.assess` give each a
-   confidence, and the most trusted one is kept.
-6. *Safety net.* If no candidate is trusted, the input is returned unchanged with a warning
+5. *Second prior family.* The dark-channel L0 estimator (:mod:`gencor.kernels.l0`) runs on the
+   same window with its own size ladder; its kernel is a third candidate, and how closely the two
+   families agree is evidence for both (``consensus``).
+6. *Candidates and confidence.* The fine kernel, the half-scale kernel (the better choice when
+   noise is high) and the dark-channel kernel are each tried on the window; the measures of
+   :mod:`gencor.assess` give each a confidence, and the most trusted one is kept.
+7. *Safety net.* If no candidate is trusted, the input is returned unchanged with a warning
    (``force=True`` deblurs anyway with the best candidate).
 """
 
@@ -32,6 +35,7 @@ from scipy import fft, ndimage
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
 from gencor.generators import generator_factory
 from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
+from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
@@ -59,6 +63,10 @@ CONSERVATIVE_LAM = 8.0
 #: A kernel with this share of its mass in one pixel is "no blur": deconvolving with it would only
 #: denoise, which is not what the user asked for, so the photo is left as it is.
 NEAR_DELTA = 0.5
+#: The confidence was fitted on noise up to 0.02 (docs/bench/calibration.md); above this level its
+#: measures say nothing (a prior weight that large flattens any output, which then looks free of
+#: ringing), so no result is trusted.
+MAX_TRUSTED_NOISE = 0.05
 #: ``kernel_size`` value that asks for the automatic size.
 AUTO = "auto"
 
@@ -323,7 +331,7 @@ def _deblur(
         fine = run(y, max_size, None if valid is None else valid[window], "estimate")
         clock.lap("estimation")
         # Too small for a half scale: one kernel, nothing to compare it with.
-        return _finish(arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, 1.0), clock, fine.kernel.shape[0])
+        return _finish(arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, {"fine": 1.0}), clock)
 
     ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
     mask = None if valid is None else valid[window]
@@ -357,10 +365,42 @@ def _deblur(
     stability = kernel_similarity(k_half, resize_kernel(fine.kernel, half))
     agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else stability
     candidates = {"fine": k_fine, "coarse": crop_kernel(k_coarse, size)}
-    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stability), clock, size)
+    stabilities = {"fine": stability, "coarse": stability}
+
+    # The second prior family: image-domain L0 with the dark channel and edge selection, its own size.
+    dark, dark_stability, dark_cut = _dark_family(y, mask, ladder if auto else [max_size], auto=auto, steps=steps, clock=clock)
+    candidates["dark"] = dark
+    stabilities["dark"] = dark_stability
+    if dark_cut and auto:
+        warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
+    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stabilities), clock)
 
 
-def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float) -> tuple[float, Evidence]:
+def _dark_family(y: np.ndarray, mask: np.ndarray | None, ladder: list[int], *, auto: bool, steps: _Steps, clock: _Clock) -> tuple[np.ndarray, float, bool]:
+    """The dark-channel L0 kernel of the window ``y`` (grown along ``ladder`` while it touches its
+    border, then cut to its extent when ``auto``), its stability (half scale against full scale)
+    and whether it still touches the border of the largest window."""
+    cfg = L0Config()
+    for i, trial in enumerate(ladder):
+        steps.total += cfg.iterations * len(pyramid_sizes(trial))
+        est = estimate_kernel_l0(y, trial, config=cfg, valid=mask, progress=steps.run(f"dark channel {trial} px"))
+        if not touches_border(est.kernel) or i == len(ladder) - 1:
+            break
+    clock.lap("estimation")
+    levels = pyramid_sizes(trial)
+    half = min(range(len(levels)), key=lambda i: abs(levels[i][0] - SIZING_SCALE))
+    k_half = est.scales[half].kernel
+    stability = kernel_similarity(k_half, resize_kernel(est.kernel, k_half.shape[0]))
+    cut = touches_border(est.kernel)
+    if not auto:
+        return est.kernel, stability, cut
+    size = size_for_extent(kernel_extent(est.kernel), lo=min(MIN_AUTO_SIZE, trial), hi=trial)
+    return crop_kernel(est.kernel, size), stability, cut
+
+
+def score_kernel(
+    y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float, consensus: float
+) -> tuple[float, Evidence]:
     """Confidence and evidence of deconvolving the gray window ``y`` with ``kernel`` (see
     :mod:`gencor.assess`); ``agreement`` and ``stability`` come from the estimation runs."""
     trial = deconvolve(y, kernel, lam=lam).image
@@ -371,8 +411,23 @@ def score_kernel(y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float,
         overshoot=overshoot(trial, y, kernel.shape[0]),
         residual=residual(trial, y, kernel, sigma),
         spread=spread(kernel),
+        consensus=consensus,
     )
     return confidence(ev), ev
+
+
+#: The prior family of each candidate kernel, for the ``consensus`` evidence.
+FAMILIES = {"fine": "gcm", "coarse": "gcm", "dark": "dark"}
+
+
+def _consensus(kernels: dict[str, np.ndarray], *, fallback: float) -> dict[str, float]:
+    """Each kernel's best similarity to a kernel of another prior family (``fallback`` when there
+    is none)."""
+    out = {}
+    for name, k in kernels.items():
+        others = [kernel_similarity(k, o) for n, o in kernels.items() if FAMILIES[n] != FAMILIES[name]]
+        out[name] = max(others) if others else fallback
+    return out
 
 
 def _finish(
@@ -385,17 +440,20 @@ def _finish(
     warnings: list[str],
     kernels: dict[str, np.ndarray],
     estimate: KernelEstimate,
-    agreement_stability: tuple[float, float],
+    agreement_stability: tuple[float, dict[str, float]],
     clock: _Clock,
-    size: int,
 ) -> DeblurResult:
     """Score each candidate (a kernel and a prior weight) on the estimation window, keep the most
     trusted, apply it."""
     base_lam = default_lam(sigma) if lam is None else lam
     candidates = {name: (k, base_lam) for name, k in kernels.items()}
     candidates.update({f"{name} conservative": (k, CONSERVATIVE_LAM * base_lam) for name, k in kernels.items()})
-    agreement, stability = agreement_stability
-    scored = {name: score_kernel(y, k, lam=lam_c, sigma=sigma, agreement=agreement, stability=stability) for name, (k, lam_c) in candidates.items()}
+    agreement, stabilities = agreement_stability
+    consensus = _consensus(kernels, fallback=agreement)
+    scored = {}
+    for name, (k, lam_c) in candidates.items():
+        base = name.removesuffix(" conservative")
+        scored[name] = score_kernel(y, k, lam=lam_c, sigma=sigma, agreement=agreement, stability=stabilities[base], consensus=consensus[base])
     best = max(scored, key=lambda n: scored[n][0])
     clock.lap("checks")
     conf, ev = scored[best]
@@ -404,6 +462,12 @@ def _finish(
         decision = "unchanged"
         sharp = arr.copy()
         warnings.append(f"no camera shake found (the kernel keeps {kernel.max():.0%} of its mass in one pixel); the photo is returned unchanged")
+    elif sigma > MAX_TRUSTED_NOISE and not force:
+        decision = "unchanged"
+        sharp = arr.copy()
+        warnings.append(
+            f"the photo is too noisy to trust a kernel (noise {sigma:.3f} > {MAX_TRUSTED_NOISE}); it is returned unchanged (use --force to deblur anyway)"
+        )
     elif conf >= TRUST_THRESHOLD or force:
         decision = "conservative" if best.endswith("conservative") else "deblurred"
         sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1).image
@@ -418,7 +482,7 @@ def _finish(
     sharp = from_planes(to_planes(sharp), channel_axis)
     clock.lap("deconvolution")
     report = DeblurReport(
-        kernel_size=int(size),
+        kernel_size=int(kernel.shape[0]),
         noise_sigma=float(sigma),
         confidence=float(conf),
         decision=decision,
