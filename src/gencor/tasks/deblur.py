@@ -46,6 +46,10 @@ from gencor.validate import as_image, check_kernel_size
 #: Side of the window the kernel is estimated on for large photos; blur is (nearly) the same
 #: everywhere under camera shake, and the window with the most edges constrains it best.
 ESTIMATION_WINDOW = 640
+#: Side of the window of the dark-channel family. Its latent step costs about twice the GCM
+#: family's per pixel (the patch minimum at every splitting step); on a 1 MP photo a 400 px window
+#: takes 6 s where 640 px took 15 s.
+DARK_WINDOW = 400
 #: Largest side of each of the two windows whose kernels are compared.
 PAIR_WINDOW = 400
 #: The automatic size covers blurs up to ``MAX_AUTO_SIZE - 2 * SIZE_MARGIN`` = 75 px. The sizing
@@ -368,7 +372,10 @@ def _deblur(
     stabilities = {"fine": stability, "coarse": stability}
 
     # The second prior family: image-domain L0 with the dark channel and edge selection, its own size.
-    dark, dark_stability, dark_cut = _dark_family(y, mask, ladder if auto else [max_size], auto=auto, steps=steps, clock=clock)
+    dark_window = best_window(gray, max(DARK_WINDOW, 4 * max_size))
+    dark, dark_stability, dark_cut = _dark_family(
+        gray[dark_window], None if valid is None else valid[dark_window], ladder if auto else [max_size], auto=auto, steps=steps, clock=clock
+    )
     candidates["dark"] = dark
     stabilities["dark"] = dark_stability
     if dark_cut and auto:
