@@ -166,3 +166,16 @@ def test_cli_rejects_bad_report_and_size(tmp_path) -> None:  # type: ignore[no-u
     assert proc.returncode == 2 and "json" in proc.stderr
     proc = _cli("deblur", str(src), "-o", str(tmp_path / "o.png"), "--kernel-size", "big")
     assert proc.returncode == 2 and "auto" in proc.stderr
+
+
+def test_a_kernel_cut_by_the_largest_window_is_never_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every kernel touches its window even at the largest size: the blur is longer than any tried.
+    import gencor.tasks.deblur as pipeline
+
+    monkeypatch.setattr(pipeline, "touches_border", lambda k: True)
+    k = _line_kernel(9, 0.4)
+    _, y = _blurred(96, k, seed=2)
+    result = deblur(y, generator="none")
+    assert result.report.decision == "unchanged" and np.array_equal(result.image, y)
+    assert any("cut by the largest window" in w for w in result.report.warnings)
+    assert deblur(y, generator="none", force=True).report.decision in ("deblurred", "conservative")

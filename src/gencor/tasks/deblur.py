@@ -378,9 +378,15 @@ def _deblur(
     )
     candidates["dark"] = dark
     stabilities["dark"] = dark_stability
-    if dark_cut and auto:
-        warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
-    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stabilities), clock)
+    # A kernel still cut by the largest window is not the blur: its family's candidates are not trusted.
+    cut = set()
+    if auto and touches_border(fine.kernel):
+        cut |= {"fine", "coarse"}
+    if auto and dark_cut:
+        cut.add("dark")
+        if len(cut) == 1:
+            warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
+    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stabilities), clock, cut=cut)
 
 
 def _dark_family(y: np.ndarray, mask: np.ndarray | None, ladder: list[int], *, auto: bool, steps: _Steps, clock: _Clock) -> tuple[np.ndarray, float, bool]:
@@ -449,6 +455,8 @@ def _finish(
     estimate: KernelEstimate,
     agreement_stability: tuple[float, dict[str, float]],
     clock: _Clock,
+    *,
+    cut: set[str] | None = None,
 ) -> DeblurResult:
     """Score each candidate (a kernel and a prior weight) on the estimation window, keep the most
     trusted, apply it."""
@@ -461,11 +469,17 @@ def _finish(
     for name, (k, lam_c) in candidates.items():
         base = name.removesuffix(" conservative")
         scored[name] = score_kernel(y, k, lam=lam_c, sigma=sigma, agreement=agreement, stability=stabilities[base], consensus=consensus[base])
-    best = max(scored, key=lambda n: scored[n][0])
+    cut = cut or set()
+    whole = [n for n in scored if n.removesuffix(" conservative") not in cut] or list(scored)
+    best = max(whole, key=lambda n: scored[n][0])
     clock.lap("checks")
     conf, ev = scored[best]
     kernel, lam_best = candidates[best]
-    if kernel.max() >= NEAR_DELTA and not force:
+    if best.removesuffix(" conservative") in cut and not force:
+        decision = "unchanged"
+        sharp = arr.copy()
+        warnings.append("every kernel found is cut by the largest window tried; the photo is returned unchanged (use --force to deblur anyway)")
+    elif kernel.max() >= NEAR_DELTA and not force:
         decision = "unchanged"
         sharp = arr.copy()
         warnings.append(f"no camera shake found (the kernel keeps {kernel.max():.0%} of its mass in one pixel); the photo is returned unchanged")
