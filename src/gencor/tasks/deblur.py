@@ -378,7 +378,9 @@ def _deblur(
     )
     candidates["dark"] = dark
     stabilities["dark"] = dark_stability
-    # A kernel still cut by the largest window is not the blur: its family's candidates are not trusted.
+    # A kernel still cut by the largest window is not the blur, and the blur is then likely longer
+    # than the other family's kernel too (book3 of real_lai16: a 39 px cross where the GCM family
+    # ran out of window): no candidate is trusted.
     cut = set()
     if auto and touches_border(fine.kernel):
         cut |= {"fine", "coarse"}
@@ -475,10 +477,10 @@ def _finish(
     clock.lap("checks")
     conf, ev = scored[best]
     kernel, lam_best = candidates[best]
-    if best.removesuffix(" conservative") in cut and not force:
+    if cut and not force:
         decision = "unchanged"
         sharp = arr.copy()
-        warnings.append("every kernel found is cut by the largest window tried; the photo is returned unchanged (use --force to deblur anyway)")
+        warnings.append("a kernel found is cut by the largest window tried; the photo is returned unchanged (use --force to deblur anyway)")
     elif kernel.max() >= NEAR_DELTA and not force:
         decision = "unchanged"
         sharp = arr.copy()
