@@ -145,7 +145,15 @@ class _Stopped(BaseException):
     and must let that one through when it runs in the main process."""
 
 
+#: Whether this worker is processing a photo (only then has it temporary files to remove).
+_busy = False
+
+
 def _stop_worker(signum: int, frame: object) -> None:
+    if not _busy:
+        # Idle between photos (waiting on the pool's queue): nothing to clean up, and an exception
+        # raised there would reach the pool's own loop and print its traceback.
+        os._exit(STOPPED_WORKER)
     raise _Stopped(signum)
 
 
@@ -173,7 +181,9 @@ def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
         _single_threaded()
     process: Callable[..., dict[str, Any]] = importlib.import_module(f"gencor.cli.{job.command}").process
     start = time.perf_counter()
+    global _busy
     try:
+        _busy = True
         details = process(Path(job.source), Path(job.target), job.options, max_pixels=job.max_pixels, quality=job.quality, progress=progress)
     except _Stopped:
         # A worker told to stop: its temporary file is gone (the exception passed through the
@@ -182,6 +192,8 @@ def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
     except PHOTO_ERRORS as exc:
         message = "out of memory" if isinstance(exc, MemoryError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Outcome(job.source, job.target, "failed", time.perf_counter() - start, error=message)
+    finally:
+        _busy = False
     warnings = details.pop("warnings", [])
     return Outcome(job.source, job.target, "ok", time.perf_counter() - start, details=details, warnings=warnings)
 
