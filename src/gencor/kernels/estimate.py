@@ -152,6 +152,23 @@ def pyramid_sizes(kernel_size: int, ratio: float = np.sqrt(0.5)) -> list[tuple[f
     return levels[::-1]
 
 
+def pyramid_level(blurred: np.ndarray, scale: float, ks: int, valid: np.ndarray | None) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
+    """The observation at one pyramid level: its shape, the image resized and extended periodically
+    by the kernel size, and the mask of the pixels the kernel step may trust. That is the frame's
+    interior (near the border the observation mixes in scene content the latent cannot know about,
+    which would bias the kernel), less the holes of ``valid``."""
+    h, w = blurred.shape
+    shape = (max(int(round(h * scale)), 2 * ks), max(int(round(w * scale)), 2 * ks))
+    y = resize(blurred, shape, order=1, anti_aliasing=scale < 1) if scale < 1 else blurred
+    y_ext = extend_periodic(y, ks)
+    margin = ks // 2 + 1
+    interior = np.zeros(y_ext.shape)
+    interior[margin : shape[0] - margin, margin : shape[1] - margin] = 1.0
+    if valid is not None:
+        interior[: shape[0], : shape[1]] *= resize(valid.astype(float), shape, order=0, anti_aliasing=False) > 0.5
+    return shape, y_ext, interior
+
+
 def resize_kernel(k: np.ndarray, size: int) -> np.ndarray:
     """``k`` resampled to ``size x size`` (bilinear), non-negative and summing to 1."""
     k = np.clip(resize(k, (size, size), order=1, anti_aliasing=False), 0.0, None)
@@ -307,24 +324,15 @@ def estimate_kernel(
     levels = [lv for lv in pyramid_sizes(kernel_size) if init_scale * SCALE_TOLERANCE < lv[0] <= final_scale * SCALE_TOLERANCE]
     if not levels:
         raise ValueError(f"no pyramid level between scales {init_scale} and {final_scale}")
-    h, w = blurred.shape
     k = delta_kernel(levels[0][1]) if init is None else resize_kernel(init, levels[0][1])
     records: list[ScaleRecord] = []
     lam_it = cfg.lam
     for s_idx, (scale, ks) in enumerate(levels):
         if k.shape[0] != ks:
             k = resize_kernel(k, ks)
-        shape = (max(int(round(h * scale)), 2 * ks), max(int(round(w * scale)), 2 * ks))
-        y = resize(blurred, shape, order=1, anti_aliasing=scale < 1) if scale < 1 else blurred
-        y_ext = extend_periodic(y, ks).astype(LATENT_DTYPE)
+        shape, y_ext, interior = pyramid_level(blurred, scale, ks, valid)
+        y_ext = y_ext.astype(LATENT_DTYPE)
         g = Gradient(y_ext.shape).forward(y_ext)
-        # The kernel step only trusts the frame's interior: near the border the observation mixes
-        # in scene content the latent cannot know about, which would bias the kernel.
-        margin = ks // 2 + 1
-        interior = np.zeros(y_ext.shape)
-        interior[margin : shape[0] - margin, margin : shape[1] - margin] = 1.0
-        if valid is not None:
-            interior[: shape[0], : shape[1]] *= resize(valid.astype(float), shape, order=0, anti_aliasing=False) > 0.5
         record = ScaleRecord(image_shape=shape, kernel_size=ks, kernel=k)
         for it in range(cfg.iterations):
             u = latent_gradients(

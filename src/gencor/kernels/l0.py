@@ -27,12 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft, ndimage
 from skimage.restoration import denoise_tv_chambolle
-from skimage.transform import resize
 
-from gencor.kernels.estimate import LATENT_DTYPE, KernelEstimate, ProgressFn, ScaleRecord, pyramid_sizes, resize_kernel
+from gencor.kernels.estimate import LATENT_DTYPE, KernelEstimate, ProgressFn, ScaleRecord, pyramid_level, pyramid_sizes, resize_kernel
 from gencor.kernels.postprocess import center_kernel, clean_kernel, delta_kernel
 from gencor.noise import estimate_noise
-from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import psf2otf
 from gencor.validate import as_image, check_kernel_size
 
@@ -210,22 +208,14 @@ def estimate_kernel_l0(
     if cfg.denoise > 0:
         sigma = estimate_noise(blurred)
         blurred = denoise_tv_chambolle(blurred, weight=cfg.denoise * sigma**2)
-    h, w = blurred.shape
     lam_g, lam_i, lam_d = cfg.lam_grad, cfg.lam_intensity, cfg.lam_dark
     records: list[ScaleRecord] = []
     k = np.zeros((1, 1))
     levels = pyramid_sizes(kernel_size)
     for s_idx, (scale, ks) in enumerate(levels):
         k = bar_kernel(ks) if s_idx == 0 else resize_kernel(k, ks)
-        shape = (max(int(round(h * scale)), 2 * ks), max(int(round(w * scale)), 2 * ks))
-        y = resize(blurred, shape, order=1, anti_aliasing=scale < 1) if scale < 1 else blurred
-        y_ext = extend_periodic(y, ks)
+        shape, y_ext, interior = pyramid_level(blurred, scale, ks, valid)
         bx, by = _grad(y_ext)
-        margin = ks // 2 + 1
-        interior = np.zeros(y_ext.shape)
-        interior[margin : shape[0] - margin, margin : shape[1] - margin] = 1.0
-        if valid is not None:
-            interior[: shape[0], : shape[1]] *= resize(valid.astype(float), shape, order=0, anti_aliasing=False) > 0.5
         record = ScaleRecord(image_shape=shape, kernel_size=ks, kernel=k)
         for it in range(cfg.iterations):
             x = latent_l0(y_ext, k, lam_g, lam_i, lam_d, cfg)
