@@ -66,3 +66,16 @@ def test_dark_family_follows_a_curved_noisy_shake() -> None:
     est = estimate_kernel_l0(y, 29)
     assert est.kernel.shape == (29, 29) and abs(est.kernel.sum() - 1) < 1e-9
     assert kernel_similarity(est.kernel, k) > 0.55
+
+
+def test_deblur_progress_counts_both_families_from_the_start() -> None:
+    # The bar must not fill up and then fall back when the second family starts.
+    from gencor.tasks.deblur import deblur
+
+    sharp = np.kron(np.random.default_rng(1).uniform(size=(20, 20)), np.ones((8, 8)))
+    k = np.zeros((9, 9))
+    k[4, 1:8] = 1 / 7
+    calls: list[tuple[int, int, str]] = []
+    deblur(np.clip(_periodic_blur(sharp, k), 0, 1), generator="none", progress=lambda d, t, p: calls.append((d, t, p)))
+    assert {t for _, t, _ in calls} == {calls[-1][1]} and calls[-1][0] == calls[-1][1]
+    assert any(p.startswith("dark channel") for _, _, p in calls)

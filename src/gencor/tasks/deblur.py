@@ -305,7 +305,13 @@ def _deblur(
     pair = pair_windows(gray, pair_side)
     has_coarse = _levels(max_size, 0.0, SIZING_SCALE) > 0
     first = SIZING_LADDER[0] if auto and max_size > SIZING_LADDER[0] else max_size
-    steps = _Steps(progress, settings.iterations * (3 * _levels(first, 0, SIZING_SCALE) + _levels(first, SIZING_SCALE, 1.0)))
+    # The GCM family's first rung and its two checks, and the dark family's first rung; later rungs
+    # add their steps when they start.
+    steps = _Steps(
+        progress,
+        settings.iterations * (3 * _levels(first, 0, SIZING_SCALE) + _levels(first, SIZING_SCALE, 1.0))
+        + (L0Config().iterations * len(pyramid_sizes(first)) if has_coarse else 0),
+    )
 
     def run(
         img: np.ndarray,
@@ -397,7 +403,8 @@ def _dark_family(y: np.ndarray, mask: np.ndarray | None, ladder: list[int], *, a
     and whether it still touches the border of the largest window."""
     cfg = L0Config()
     for i, trial in enumerate(ladder):
-        steps.total += cfg.iterations * len(pyramid_sizes(trial))
+        if i:
+            steps.total += cfg.iterations * len(pyramid_sizes(trial))
         est = estimate_kernel_l0(y, trial, config=cfg, valid=mask, progress=steps.run(f"dark channel {trial} px"))
         if not touches_border(est.kernel) or i == len(ladder) - 1:
             break
