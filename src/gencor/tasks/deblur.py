@@ -355,12 +355,7 @@ def _deblur(
     clock.lap("estimation")
     k_half = coarse.kernel
     k_coarse = resize_kernel(k_half, trial)
-    if auto:
-        if touches_border(fine.kernel):
-            warnings.append(f"the blur may be longer than the largest kernel size tried ({trial} px)")
-        size = size_for_extent(max(kernel_extent(fine.kernel), kernel_extent(k_coarse)), lo=min(MIN_AUTO_SIZE, trial), hi=trial)
-    else:
-        size = trial
+    size = size_for_extent(max(kernel_extent(fine.kernel), kernel_extent(k_coarse)), lo=min(MIN_AUTO_SIZE, trial), hi=trial) if auto else trial
     k_fine = crop_kernel(fine.kernel, size)
     half = k_half.shape[0]
     history = KernelEstimate(kernel=k_fine, scales=coarse.scales + fine.scales, scale=fine.scale, lam=fine.lam)
@@ -392,8 +387,8 @@ def _deblur(
         cut |= {"fine", "coarse"}
     if auto and dark_cut:
         cut.add("dark")
-        if len(cut) == 1:
-            warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
+    if cut:
+        warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
     return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stabilities), clock, cut=cut)
 
 
@@ -424,7 +419,7 @@ def score_kernel(
     y: np.ndarray, kernel: np.ndarray, *, lam: float, sigma: float, agreement: float, stability: float, consensus: float
 ) -> tuple[float, Evidence]:
     """Confidence and evidence of deconvolving the gray window ``y`` with ``kernel`` (see
-    :mod:`gencor.assess`); ``agreement`` and ``stability`` come from the estimation runs."""
+    :mod:`gencor.assess`); ``agreement``, ``stability`` and ``consensus`` come from the estimation runs."""
     trial = deconvolve(y, kernel, lam=lam).image
     ev = Evidence(
         agreement=agreement,
