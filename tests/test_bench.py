@@ -153,3 +153,16 @@ def test_ablation_on_the_noisy_set(tmp_path: Path) -> None:
     assert [r["variant"] for r in table] == list(VARIANTS) and all(r["images"] == 1 for r in table)
     assert next(r for r in table if r["variant"] == "Corrector only")["worse_than_corrector_0.2db"] == 0
     assert len(rows) == len(VARIANTS) and all(np.isfinite(r["error_ratio"]) for r in rows)
+
+
+def test_calibration_folds_never_split_a_photo() -> None:
+    from gencor.bench.calibrate import photo_folds
+
+    cases = [f"{p}#{j}" for p in ("camera", "coins", "moon", "100075", "2092", "brick", "rocket") for j in range(3)]
+    folds = photo_folds(cases, 5)
+    by_photo: dict[str, set[int]] = {}
+    for c, f in zip(cases, folds, strict=True):
+        by_photo.setdefault(c.split("#")[0], set()).add(int(f))
+    assert all(len(f) == 1 for f in by_photo.values())  # every crop of a photo in one fold
+    assert set(folds.tolist()) == set(range(5))  # and every fold holds out some photo
+    assert np.array_equal(folds, photo_folds(cases, 5))  # deterministic
