@@ -166,3 +166,38 @@ def test_calibration_folds_never_split_a_photo() -> None:
     assert all(len(f) == 1 for f in by_photo.values())  # every crop of a photo in one fold
     assert set(folds.tolist()) == set(range(5))  # and every fold holds out some photo
     assert np.array_equal(folds, photo_folds(cases, 5))  # deterministic
+
+
+def test_real_labels_feed_the_fit_and_the_decisions(tmp_path: Path) -> None:
+    import json
+
+    from gencor.assess import FEATURES, Evidence
+    from gencor.bench.calibrate import labelled_rows, real_decision_line
+
+    ev = Evidence(agreement=0.8, stability=0.9, ringing=1.5, overshoot=0.0, residual=1.0, spread=2.0, consensus=0.7).as_dict()
+    reports = tmp_path / "real"
+    reports.mkdir()
+    for photo, withheld in (("a", ""), ("b", "confidence"), ("c", "cut")):
+        cands = {"fine": {"confidence": 0.5, "lam": 1e-3, **ev}, "dark": {"confidence": 0.5, "lam": 1e-3, **ev}}
+        (reports / f"{photo}.json").write_text(json.dumps({"withheld": withheld, "candidates": cands}))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("photo,candidate,verdict\na,fine,better\na,dark,worse\nb,fine,better\nb,dark,same\nc,fine,better\n")
+    rows = labelled_rows(reports, labels)
+    assert [(r["case"], r["candidate"], r["verdict"]) for r in rows] == [
+        ("real:a#0", "fine", "better"), ("real:a#0", "dark", "worse"), ("real:b#0", "fine", "better"),
+        ("real:b#0", "dark", "same"), ("real:c#0", "fine", "better"),
+    ]  # fmt: skip
+    assert all(len([r[f] for f in FEATURES]) == len(FEATURES) for r in rows)
+    # Trust the fine candidates of a and b: both better; c stays unchanged because its kernel was cut.
+    conf = np.array([0.9, 0.1, 0.9, 0.1, 0.9])
+    cells = [c.strip() for c in real_decision_line(0.7, conf, rows, "t").split("|")[1:-1]]
+    assert cells[2:] == ["2 (67%)", "0", "0", "1", "0", "3"]
+    # Below the threshold, a and b are missed gains; c is not (a rule withheld it, not the confidence).
+    cells = [c.strip() for c in real_decision_line(0.95, conf, rows, "t").split("|")[1:-1]]
+    assert cells[2:] == ["0 (0%)", "0", "0", "3", "2", "3"]
+    # Trusting the worse candidate of a counts as worse.
+    cells = [c.strip() for c in real_decision_line(0.7, np.array([0.9, 0.95, 0.9, 0.1, 0.9]), rows, "t").split("|")[1:-1]]
+    assert cells[2:5] == ["1 (33%)", "0", "1"]
+    labels.write_text("photo,candidate,verdict\na,fine,great\n")
+    with pytest.raises(ValueError, match="unknown verdicts"):
+        labelled_rows(reports, labels)

@@ -238,3 +238,53 @@ def test_compressed_tiffs_are_read(tmp_path: Path, compression: str) -> None:
         assert error.mean() < 8
     else:
         assert error.max() == 0
+
+
+def _small_disk() -> object:
+    """A ``preexec_fn`` that caps the size of any file the child writes at 4 KiB (``ulimit -f 4``):
+    a full disk as far as the photo's writer can tell (Python ignores SIGXFSZ, so writes fail)."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif"])
+def test_a_full_disk_leaves_no_output_and_says_so_in_one_line(tmp_path: Path, suffix: str) -> None:
+    src = tmp_path / "in.png"
+    Image.fromarray(np.uint8(np.random.default_rng(0).uniform(0, 255, size=(128, 128, 3)))).save(src)
+    out = tmp_path / f"out{suffix}"
+    proc = _cli("smooth", str(src), "-o", str(out), preexec_fn=_small_disk())
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("gencor: error: ") and str(out) in lines[0], proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]  # no output, no temporary file
+
+
+def test_an_encoder_that_stops_short_silently_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gencor.io as gio
+
+    real_jpeg = gio._write_jpeg
+
+    def cut_short(tmp: Path, *args: object, **kw: object) -> None:
+        real_jpeg(tmp, *args, **kw)  # type: ignore[arg-type]
+        tmp.write_bytes(tmp.read_bytes()[:4096])  # what a full disk left, with no error raised
+
+    monkeypatch.setattr(gio, "_write_jpeg", cut_short)
+    out = tmp_path / "o.jpg"
+    with pytest.raises(OSError, match="does not decode back whole"):
+        write_image(out, Photo(np.random.default_rng(1).uniform(size=(96, 96, 3)), None, 8))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_skip_existing_redoes_a_cut_short_jpeg_or_tiff(tmp_path: Path, suffix: str) -> None:
+    from gencor.cli import main
+
+    src = tmp_path / "in.png"
+    Image.fromarray(np.uint8(np.random.default_rng(2).uniform(0, 255, size=(96, 96, 3)))).save(src)
+    out = tmp_path / f"out{suffix}"
+    assert main(["smooth", str(src), "-o", str(out), "--quiet"]) == 0
+    whole = out.read_bytes()
+    out.write_bytes(whole[: len(whole) // 2])  # Image.verify() passes this for JPEG and TIFF
+    assert main(["smooth", str(src), "-o", str(out), "--skip-existing", "--quiet"]) == 0
+    assert read_image(out).pixels.shape == (96, 96, 3)

@@ -73,10 +73,11 @@ def test_pure_noise_is_returned_unchanged_with_a_warning() -> None:
     y = np.random.default_rng(7).uniform(size=(160, 160))
     result = deblur(y, generator="none")
     assert result.report.decision == "unchanged"
+    assert result.report.withheld in ("confidence", "no blur")
     assert np.array_equal(result.image, y)
     assert any("unchanged" in w for w in result.report.warnings)
     forced = deblur(y, generator="none", force=True)
-    assert forced.report.decision in ("deblurred", "conservative")
+    assert forced.report.decision in ("deblurred", "conservative") and forced.report.withheld == ""
 
 
 def test_confidence_low_for_a_noise_kernel_high_for_the_true_one() -> None:
@@ -177,5 +178,6 @@ def test_a_kernel_cut_by_the_largest_window_is_never_trusted(monkeypatch: pytest
     _, y = _blurred(96, k, seed=2)
     result = deblur(y, generator="none")
     assert result.report.decision == "unchanged" and np.array_equal(result.image, y)
+    assert result.report.withheld == "cut"
     assert any("cut by the largest window" in w for w in result.report.warnings)
     assert deblur(y, generator="none", force=True).report.decision in ("deblurred", "conservative")

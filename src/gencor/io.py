@@ -33,6 +33,7 @@ import numbers
 import os
 import re
 import struct
+import sys
 import tempfile
 import warnings
 import zlib
@@ -628,14 +629,31 @@ TEMP_STEM = 64
 TEMP_RANDOM = 8
 
 
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
+def atomic_write(path: Path, write: Callable[[Path], object], *, verify: Callable[[Path], None] | None = None) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The temporary file is flushed to the disk first (a full disk shows up there at the latest),
+    and ``verify(tmp)`` may check what was written: an encoder that stops short without an error
+    must not leave a cut file under the final name."""
     # The temporary name must stay within the file system's 255 bytes however long the target's is.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem[:TEMP_STEM]}.", suffix=path.suffix[:TEMP_STEM], dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        write(tmp)
+        try:
+            write(tmp)
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            # The bare "[Errno 28] No space left on device" names no file: say which one is missing.
+            if exc.errno is None:
+                raise OSError(f"cannot write {path}: {exc}") from exc
+            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
+        if verify is not None:
+            verify(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
@@ -885,16 +903,46 @@ def write_image(path: str | os.PathLike[str], photo: Photo, *, quality: int = JP
     else:
         raise ValueError(f"unsupported output format {suffix!r}; use .png, .jpg or .tif")
     metadata = _writable(photo.metadata, path)
-    atomic_write(path, lambda tmp: _write_keeping_what_fits(tmp, metadata, write, path))
+    atomic_write(path, lambda tmp: _write_keeping_what_fits(tmp, metadata, write, path), verify=lambda tmp: _check_whole(tmp, path, photo.pixels.shape))
+
+
+def is_whole_image(path: Path) -> bool:
+    """Whether ``path`` decodes to its last pixel (a JPEG, PNG or TIFF cut short does not)."""
+    try:
+        read_image(path, max_pixels=sys.maxsize)
+    except (ValueError, OSError, MemoryError):
+        return False
+    return True
+
+
+def _check_whole(tmp: Path, path: Path, shape: tuple[int, ...]) -> None:
+    """Decode the file just written back, to its last pixel: an encoder that stops early on a full
+    disk (some return without an error) must not leave a cut file under the output's name."""
+    try:
+        back = read_image(tmp, max_pixels=sys.maxsize).pixels.shape
+    except (ValueError, OSError) as exc:
+        raise OSError(f"cannot write {path}: the file written does not decode back whole (is the disk full?): {exc}") from None
+    # A rotation in the EXIF orientation of a photo made in code turns the pixels read back.
+    if sorted(back[:2]) != sorted(shape[:2]):
+        raise OSError(f"cannot write {path}: the file written decodes to {back[:2]} pixels, not {shape[:2]}")
 
 
 def write_kernel(path: str | os.PathLike[str], kernel: np.ndarray) -> None:
     """``.npy``: the float kernel (sums to 1); an image suffix: a preview scaled to its maximum."""
     path = Path(path)
     if path.suffix.lower() == ".npy":
-        atomic_write(path, lambda tmp: np.save(tmp, kernel))
+        atomic_write(path, lambda tmp: np.save(tmp, kernel), verify=lambda tmp: _check_npy(tmp, path, kernel.shape))
     else:
         write_image(path, Photo(kernel / kernel.max(), None, 8))
+
+
+def _check_npy(tmp: Path, path: Path, shape: tuple[int, ...]) -> None:
+    try:
+        back = np.load(tmp, allow_pickle=False).shape
+    except (ValueError, OSError, EOFError) as exc:
+        raise OSError(f"cannot write {path}: the file written does not load back (is the disk full?): {exc}") from None
+    if back != shape:
+        raise OSError(f"cannot write {path}: the file written holds shape {back}, not {shape}")
 
 
 def read_kernel(path: str | os.PathLike[str]) -> np.ndarray:

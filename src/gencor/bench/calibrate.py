@@ -9,6 +9,7 @@ measures of :class:`gencor.assess.Evidence` gives the weights that ``assess`` sh
 
 from __future__ import annotations
 
+import csv
 import json
 import platform
 from pathlib import Path
@@ -141,38 +142,138 @@ def real_rows(folder: Path) -> list[Row]:
     return rows
 
 
+#: Verdicts by eye of a real-photo candidate against the input (``docs/bench/real_labels.csv``).
+VERDICTS = ("better", "same", "worse")
+
+
+def labelled_rows(reports: Path, labels: Path) -> list[Row]:
+    """Candidates of ``gencor bench real`` reports (``DIR/*.json``) with a verdict by eye from the
+    CSV ``labels`` (columns ``photo, candidate, verdict``); a candidate is good when it is
+    "better" than the input. Candidates without a verdict are left out."""
+    with labels.open(newline="") as fh:
+        verdicts = {(r["photo"], r["candidate"]): r["verdict"].strip() for r in csv.DictReader(fh)}
+    bad = sorted({v for v in verdicts.values() if v not in VERDICTS})
+    if bad:
+        raise ValueError(f"{labels}: unknown verdicts {bad}; use one of {', '.join(VERDICTS)}")
+    rows = []
+    for path in sorted(reports.glob("*.json")):
+        report = json.loads(path.read_text())
+        for name, cand in report["candidates"].items():
+            verdict = verdicts.get((path.stem, name))
+            if verdict is None:
+                continue
+            row: Row = {"case": f"real:{path.stem}#0", "candidate": name, "verdict": verdict, "withheld": report.get("withheld", "")}
+            row.update(dict(zip(FEATURES, Evidence.from_dict(cand).vector().tolist(), strict=True)))
+            rows.append(row)
+    return rows
+
+
+def synthetic_rows(table: Path) -> list[Row]:
+    """The synthetic candidates of an earlier run (its ``calibration.csv``), to refit without
+    rerunning them; valid while the pipeline that made them is unchanged."""
+    with table.open(newline="") as fh:
+        rows: list[Row] = []
+        for r in csv.DictReader(fh):
+            row: Row = {k: r[k] for k in COLUMNS if k in r}
+            row.update({k: float(r[k]) for k in ("gain_db", *FEATURES)})
+            rows.append(row)
+    return rows
+
+
+def _rule_withheld(reason: object) -> bool:
+    """Whether a report's ``withheld`` reason is one no confidence overrides (a cut kernel, no
+    blur, too much noise)."""
+    return reason not in ("", "confidence")
+
+
+def real_decision_line(t: float, conf: np.ndarray, rows: list[Row], fit: str) -> str:
+    """What the pipeline does on the real photos at threshold ``t``, judged by eye: the most trusted
+    candidate of each photo if it reaches ``t`` (and no rule withheld the photo), else the input.
+    A missed gain is a photo returned unchanged whose most trusted candidate was better."""
+    by_photo: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_photo.setdefault(str(r["case"]), []).append(i)
+    counts = dict.fromkeys(("better", "same", "worse", "unchanged", "missed", "possible"), 0)
+    for ii in by_photo.values():
+        top = max(ii, key=lambda i: conf[i])
+        counts["possible"] += any(rows[i]["verdict"] == "better" for i in ii)
+        if conf[top] >= t and not _rule_withheld(rows[top]["withheld"]):
+            counts[str(rows[top]["verdict"])] += 1
+        else:
+            counts["unchanged"] += 1
+            counts["missed"] += rows[top]["verdict"] == "better" and not _rule_withheld(rows[top]["withheld"])
+    n = len(by_photo)
+    return (
+        f"| {fit} | {t:.2f} | {counts['better']} ({counts['better'] / n:.0%}) | {counts['same']} | {counts['worse']} | "
+        f"{counts['unchanged']} | {counts['missed']} | {counts['possible']} |"
+    )
+
+
 def run_calibrate(
-    *, out_dir: Path, seed: int, per_photo: int, jobs: int, quiet: bool, real: Path | None = None, photos: list[Path] | None = None
+    *,
+    out_dir: Path,
+    seed: int,
+    per_photo: int,
+    jobs: int,
+    quiet: bool,
+    real: Path | None = None,
+    photos: list[Path] | None = None,
+    real_labels: Path | None = None,
+    real_reports: Path | None = None,
+    from_table: Path | None = None,
 ) -> tuple[np.ndarray, float]:
-    cases = calibration_cases(seed=seed, per_photo=per_photo, photos=photos)
-    rows = [r for group in run_pool(_one, cases, jobs=jobs, quiet=quiet, desc="calibrate") for r in group]
+    if from_table is not None:
+        rows = synthetic_rows(from_table)
+        n_cases = len({r["case"] for r in rows})
+    else:
+        cases = calibration_cases(seed=seed, per_photo=per_photo, photos=photos)
+        rows = [r for group in run_pool(_one, cases, jobs=jobs, quiet=quiet, desc="calibrate") for r in group]
+        n_cases = len(cases)
     extra = real_rows(real) if real is not None else []
-    x = np.array([[r[f] for f in FEATURES] for r in rows + extra])
-    y = np.array([r["gain_db"] > GOOD_GAIN for r in rows] + [r["kernel_similarity"] >= REAL_GOOD_SIMILARITY for r in extra], dtype=float)
+    eye = labelled_rows(real_reports, real_labels) if real_labels is not None and real_reports is not None else []
+    n = len(rows)
+    x = np.array([[r[f] for f in FEATURES] for r in rows + eye + extra])
+    y = np.array(
+        [r["gain_db"] > GOOD_GAIN for r in rows] + [r["verdict"] == "better" for r in eye] + [r["kernel_similarity"] >= REAL_GOOD_SIMILARITY for r in extra],
+        dtype=float,
+    )
     w, b = fit_logistic(x, y)
     # Held-out confidences: the model refitted without the photo's fold (folds are whole photos,
-    # so no crop of a held-out photo is ever fitted on).
-    folds = photo_folds([str(r["case"]) for r in rows], FOLDS)
-    held = np.empty(len(rows))
+    # so no crop of a held-out photo is ever fitted on; a real photo is a photo of its own).
+    folds = np.concatenate([photo_folds([str(r["case"]) for r in rows + eye], FOLDS), np.full(len(extra), -1)])
+    held = np.empty(len(y))
     for f in range(FOLDS):
         test = folds == f
-        train = np.concatenate([~test, np.ones(len(extra), dtype=bool)])
-        wf, bf = fit_logistic(x[train], y[train])
-        held[test] = 1 / (1 + np.exp(-(x[: len(rows)][test] @ wf + bf)))
-    x = x[: len(rows)]
-    conf = 1 / (1 + np.exp(-(x @ w + b)))
+        wf, bf = fit_logistic(x[~test], y[~test])
+        held[test] = 1 / (1 + np.exp(-(x[test] @ wf + bf)))
+    conf_all = 1 / (1 + np.exp(-(x @ w + b)))
+    conf, held_syn = conf_all[:n], held[:n]
     gains = np.array([r["gain_db"] for r in rows])
-    for r, c, h in zip(rows, conf, held, strict=True):
+    for r, c, h in zip(rows + eye, conf_all, held, strict=False):
         r["confidence"] = float(c)
         r["held_out"] = float(h)
-    lines = [_decision_line(t, gains, conf, rows, "all photos") for t in (0.5, 0.6, 0.7, 0.8)]
-    lines += [_decision_line(t, gains, held, rows, "held-out folds") for t in (0.5, 0.6, 0.7, 0.8)]
+    thresholds = (0.5, 0.6, 0.7, 0.8)
+    lines = [_decision_line(t, gains, conf, rows, "all photos") for t in thresholds]
+    lines += [_decision_line(t, gains, held_syn, rows, "held-out folds") for t in thresholds]
     labels = gains > GOOD_GAIN
-    agree = float(np.mean((held >= TRUST_THRESHOLD) == labels))
+    agree = float(np.mean((held_syn >= TRUST_THRESHOLD) == labels))
+    real_table = ""
+    if eye:
+        held_eye = held[n : n + len(eye)]
+        real_lines = [real_decision_line(t, held_eye, eye, "held-out folds") for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)]
+        real_table = (
+            f"\n\nReal photos, by eye ({len({r['case'] for r in eye})} photos of `gencor bench real`, {len(eye)} candidates labelled "
+            f"in `{real_labels}`): what the pipeline returns at each threshold, with the confidence of the folds that did not see the "
+            "photo. A photo that a rule withholds (a cut kernel, no blur, too much noise) stays unchanged at every threshold; "
+            "'possible' counts the photos with at least one candidate better than the input.\n\n"
+            "| fit | threshold | better | same | worse | unchanged | missed gains | possible |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(real_lines)
+        )
     header = (
         f"# Confidence calibration\n\n`gencor bench calibrate --seed {seed} --per-photo {per_photo}"
-        f"{f' --photos {photos[0].parent} --max-photos {len(photos)}' if photos else ''}` on {platform.machine()}: "
-        f"{len(cases)} synthetic cases (scikit-image photos{f' and {len(photos)} training photos' if photos else ''}, "
+        f"{f' --photos {photos[0].parent} --max-photos {len(photos)}' if photos else ''}"
+        f"{f' --from-table {from_table}' if from_table else ''}"
+        f"{f' --real-labels {real_labels} --real-reports {real_reports}' if eye else ''}` on {platform.machine()}: "
+        f"{n_cases} synthetic cases (scikit-image photos{f' and {len(photos)} training photos' if photos else ''}, "
         f"up to 320x320 random crops, shake up to {max(MAX_KERNELS)} px, "
         f"noise {', '.join(map(str, SIGMAS))}, a third with clipped lights, 8 bit), {len(rows)} candidate kernels; "
         f"label: gain > {GOOD_GAIN} dB; plus {len(extra)} candidates of real photos with a published kernel"
@@ -183,6 +284,7 @@ def run_calibrate(
         f"{agree:.0%} of the candidates.\n\n"
         f"| fit | threshold | mean gain (dB) | improved by > 0.25 dB | worse by > 0.1 dB | worst (dB) | unchanged |\n|---|---|---|---|---|---|---|\n"
         + "\n".join(lines)
+        + real_table
     )
     print(write_tables(out_dir, "calibration", rows, [*COLUMNS, "confidence", "held_out"], header))
     return w, b

@@ -21,7 +21,7 @@ from gencor.bench.common import Row, run_pool, write_tables
 from gencor.io import atomic_write, read_image
 from gencor.kernels.size import kernel_extent
 from gencor.layout import luminance
-from gencor.tasks.deblur import best_window, deblur
+from gencor.tasks.deblur import DeblurResult, best_window, deblur
 from gencor.tasks.deconv import deconvolve
 
 COLUMNS = [
@@ -86,6 +86,39 @@ def contact_sheet(
     return sheet
 
 
+def candidate_sheet(blurred: np.ndarray, result: DeblurResult, caption: str) -> Image.Image:
+    """Every candidate of a deblurring applied to the most detailed window, beside the input: what
+    a person judges to label the candidates (``docs/bench/real_labels.csv``, the real-photo labels
+    of ``gencor bench calibrate --real-labels``).
+
+    Only the window (plus a margin of two kernel sizes, so no border effect reaches it) is
+    deconvolved: six full-photo deconvolutions would triple the bench's time."""
+    gray = luminance(blurred)
+    rows, cols = best_window(gray, CROP)
+    margin = 2 * max(k.shape[0] for k in result.candidates.values())
+    top, left = max(rows.start - margin, 0), max(cols.start - margin, 0)
+    region = blurred[top : rows.stop + margin, left : cols.stop + margin]
+    inner = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
+    to8 = lambda a: Image.fromarray(np.uint8(np.round(255 * np.clip(a[inner], 0, 1)))).convert("RGB")  # noqa: E731
+    color = -1 if blurred.ndim == 3 else None
+    tiles = [("input", to8(region))]
+    for name, kernel in result.candidates.items():
+        out = deconvolve(region, kernel, lam=result.report.candidates[name]["lam"], channel_axis=color).image
+        # No confidence on the tile: the person labelling should not see what the model thinks.
+        tiles.append((f"{name} ({kernel.shape[0]} px)", to8(out)))
+    cw, ch = tiles[0][1].size
+    per_row = 4
+    n_rows = -(-len(tiles) // per_row)
+    sheet = Image.new("RGB", (per_row * (cw + 10), n_rows * (ch + 24) + 24), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((4, 4), caption, fill="black")
+    for i, (label, tile) in enumerate(tiles):
+        x, y = (i % per_row) * (cw + 10), 24 + (i // per_row) * (ch + 24)
+        draw.text((x + 4, y + 4), label, fill="black")
+        sheet.paste(tile, (x, y + 20))
+    return sheet
+
+
 def _one(job: tuple[Path, Path]) -> Row:
     path, out_dir = job
     photo = read_image(path)
@@ -103,6 +136,8 @@ def _one(job: tuple[Path, Path]) -> Row:
     # "_sheet" keeps the sheets apart from the photos themselves (they share the stem).
     target = out_dir / "real" / f"{path.stem}_sheet.jpg"
     atomic_write(target, lambda tmp: sheet.save(tmp, format="JPEG", quality=85))
+    every = candidate_sheet(photo.pixels, result, path.stem)
+    atomic_write(out_dir / "real" / f"{path.stem}_candidates.jpg", lambda tmp: every.save(tmp, format="JPEG", quality=90))
     # The report, with each candidate's similarity to the published estimate: what
     # ``gencor bench calibrate --real`` adds to the confidence fit.
     record = rep.as_dict()

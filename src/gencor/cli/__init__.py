@@ -16,6 +16,8 @@ from gencor.cli.options import one_line_warnings
 #: Exit statuses: bad usage or input, and a run stopped by Ctrl-C (128 + SIGINT).
 USAGE_ERROR = 2
 INTERRUPTED = 130
+#: The work could not be finished or written (a full disk, an unreadable folder).
+FAILED = 1
 #: What to try when a photo does not fit in memory, unless the command knows better.
 MEMORY_HINT = "a smaller photo"
 
@@ -66,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"gencor: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except OSError as exc:
+        # A full disk, a folder gone mid-run: what was not written is named, nothing is left half-written.
+        print(f"gencor: error: {exc}", file=sys.stderr)
+        return FAILED
     except MemoryError:
         print(f"gencor: error: out of memory; try {getattr(args, 'memory_hint', MEMORY_HINT)}", file=sys.stderr)
         return USAGE_ERROR

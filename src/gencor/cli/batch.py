@@ -348,16 +348,12 @@ def single(args: argparse.Namespace) -> bool:
 
 
 def _complete(path: Path) -> bool:
-    """An earlier output that is there and whole (its header and, for PNG, every chunk check out),
-    so that ``--skip-existing`` does not keep a file cut short by a killed run."""
-    from PIL import Image
+    """An earlier output that is there and decodes to its last pixel, so that ``--skip-existing``
+    does not keep a file cut short by a killed run or a full disk (``Image.verify`` checks PNG
+    chunks but not whether a JPEG or TIFF is whole)."""
+    from gencor.io import is_whole_image
 
-    try:
-        with Image.open(path) as im:
-            im.verify()
-    except Exception:
-        return False
-    return True
+    return path.is_file() and is_whole_image(path)
 
 
 def _earlier_rows(path: Path) -> dict[str, dict[str, str]]:

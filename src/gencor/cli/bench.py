@@ -43,6 +43,8 @@ def _real(args: argparse.Namespace) -> None:
 def _calibrate(args: argparse.Namespace) -> None:
     from gencor.bench.calibrate import run_calibrate
 
+    if (args.real_labels is None) != (args.real_reports is None):
+        raise ValueError("--real-labels and --real-reports go together: the verdicts and the reports they judge")
     run_calibrate(
         out_dir=Path(args.out),
         seed=args.seed,
@@ -51,6 +53,9 @@ def _calibrate(args: argparse.Namespace) -> None:
         quiet=args.quiet,
         real=Path(args.real) if args.real else None,
         photos=sorted(Path(args.photos).glob("*.jpg"))[: args.max_photos] if args.photos else [],
+        real_labels=Path(args.real_labels) if args.real_labels else None,
+        real_reports=Path(args.real_reports) if args.real_reports else None,
+        from_table=Path(args.from_table) if args.from_table else None,
     )
 
 
@@ -193,6 +198,20 @@ def add_parser(sub: Any) -> None:
         metavar="DIR",
         help="also fit on the reports of 'gencor bench real' in DIR (e.g. docs/bench/real): candidates whose kernel matches the published estimate "
         "count as good",
+    )
+    q.add_argument(
+        "--real-labels",
+        default=None,
+        metavar="CSV",
+        help="also fit on real photos judged by eye: a CSV of photo,candidate,verdict (better|same|worse), e.g. docs/bench/real_labels.csv; "
+        "needs --real-reports",
+    )
+    q.add_argument("--real-reports", default=None, metavar="DIR", help="the reports (*.json) of 'gencor bench real' that --real-labels judges")
+    q.add_argument(
+        "--from-table",
+        default=None,
+        metavar="CSV",
+        help="reuse the synthetic candidates of an earlier calibration.csv instead of rerunning them (valid while the pipeline is unchanged)",
     )
     q.add_argument("--jobs", type=int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
     _outputs(q, "the tables")

@@ -87,6 +87,9 @@ class DeblurReport:
     confidence: float
     decision: str  # "deblurred", "conservative" (a stronger prior) or "unchanged"
     seconds: float
+    #: Why the photo was returned unchanged: "cut" (a kernel ran out of the largest window),
+    #: "no blur", "noise" (too noisy to trust), "confidence"; "" when it was deblurred.
+    withheld: str = ""
     warnings: list[str] = field(default_factory=list)
     candidate: str = ""
     evidence: dict[str, float] = field(default_factory=dict)
@@ -479,16 +482,17 @@ def _finish(
     clock.lap("checks")
     conf, ev = scored[best]
     kernel, lam_best = candidates[best]
+    withheld = ""
     if cut and not force:
-        decision = "unchanged"
+        decision, withheld = "unchanged", "cut"
         sharp = arr.copy()
         warnings.append("a kernel found is cut by the largest window tried; the photo is returned unchanged (use --force to deblur anyway)")
     elif kernel.max() >= NEAR_DELTA and not force:
-        decision = "unchanged"
+        decision, withheld = "unchanged", "no blur"
         sharp = arr.copy()
         warnings.append(f"no camera shake found (the kernel keeps {kernel.max():.0%} of its mass in one pixel); the photo is returned unchanged")
     elif sigma > MAX_TRUSTED_NOISE and not force:
-        decision = "unchanged"
+        decision, withheld = "unchanged", "noise"
         sharp = arr.copy()
         warnings.append(
             f"the photo is too noisy to trust a kernel (noise {sigma:.3f} > {MAX_TRUSTED_NOISE}); it is returned unchanged (use --force to deblur anyway)"
@@ -499,7 +503,7 @@ def _finish(
         if conf < TRUST_THRESHOLD:
             warnings.append(f"low confidence ({conf:.2f}); deblurred anyway because of --force")
     else:
-        decision = "unchanged"
+        decision, withheld = "unchanged", "confidence"
         sharp = arr.copy()
         warnings.append(
             f"no trustworthy kernel found (confidence {conf:.2f} < {TRUST_THRESHOLD}); the photo is returned unchanged (use --force to deblur anyway)"
@@ -512,6 +516,7 @@ def _finish(
         confidence=float(conf),
         decision=decision,
         seconds=sum(clock.seconds.values()),
+        withheld=withheld,
         warnings=warnings,
         candidate=best,
         evidence=ev.as_dict(),
