@@ -288,3 +288,25 @@ def test_skip_existing_redoes_a_cut_short_jpeg_or_tiff(tmp_path: Path, suffix: s
     out.write_bytes(whole[: len(whole) // 2])  # Image.verify() passes this for JPEG and TIFF
     assert main(["smooth", str(src), "-o", str(out), "--skip-existing", "--quiet"]) == 0
     assert read_image(out).pixels.shape == (96, 96, 3)
+
+
+def test_wide_integer_photos_and_weights_out_of_range_are_refused(tmp_path: Path) -> None:
+    from gencor import deblur, deconvolve, smooth
+
+    img = shapes_image(64)
+    for dtype in (np.int64, np.int32, np.int16):
+        with pytest.raises(TypeError, match="uint8"):
+            deblur((img * 255).astype(dtype))
+    k = np.ones((3, 3))
+    for lam in (1e20, 2.0, 0.0, -1.0, float("nan"), 1e-320):
+        with pytest.raises(ValueError, match="lam must be"):
+            deconvolve(img, k, lam=lam)
+    with pytest.raises(ValueError, match="lam must be"):
+        smooth(img, lam=1e-320)
+    src = _png(tmp_path / "in.png", 64)
+    np.save(tmp_path / "k.npy", k / 9)
+    proc = _cli("deconv", str(src), "--kernel", str(tmp_path / "k.npy"), "-o", str(tmp_path / "o.png"), "--lam", "1e20")
+    assert proc.returncode == 2 and "lam must be" in proc.stderr and not (tmp_path / "o.png").exists(), proc.stderr
+    for command in (["smooth", str(src), "-o", str(tmp_path / "s.png")], ["serve"]):
+        proc = _cli(*command, "--max-megapixels", "1e308")
+        assert proc.returncode == 2 and "megapixels" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

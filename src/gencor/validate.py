@@ -11,6 +11,10 @@ MIN_SIDE = 16
 RANGE_TOLERANCE = 0.05
 
 
+#: Integer types a photo comes in from a reader; their full scale is their bit depth.
+PHOTO_INTEGERS = (np.dtype(np.uint8), np.dtype(np.uint16))
+
+
 def as_image(image: object, *, channel_axis: int | None, name: str = "image") -> np.ndarray:
     """Return ``image`` as a float array with channels last, after checking it."""
     if not isinstance(image, np.ndarray):
@@ -20,6 +24,13 @@ def as_image(image: object, *, channel_axis: int | None, name: str = "image") ->
     if np.iscomplexobj(image):
         raise TypeError(f"{name} must be real, got dtype {image.dtype}")
     if np.issubdtype(image.dtype, np.integer):
+        if image.dtype not in PHOTO_INTEGERS:
+            # img_as_float would divide by the type's full scale (2**63 - 1 for int64): 8-bit values
+            # held in a wider type would come out black, with no error.
+            raise TypeError(
+                f"{name} has dtype {image.dtype}, which holds no bit depth of a photo: pass uint8 or uint16 "
+                "(e.g. arr.astype(np.uint8) for 8-bit values), or floats in [0, 1] (e.g. arr / 255)"
+            )
         from skimage.util import img_as_float
 
         arr = np.asarray(img_as_float(image), dtype=float)  # uint8 / 255, uint16 / 65535, as scikit-image

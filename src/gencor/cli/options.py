@@ -54,6 +54,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+#: Largest ``--max-megapixels`` accepted: ten gigapixels is beyond any photo, and a bound keeps the
+#: pixel count an integer (1e308 overflowed).
+MEGAPIXELS_CEILING = 1e4
+
+
+def megapixels(text: str) -> float:
+    """An argument type: a pixel limit in megapixels, above zero and at most :data:`MEGAPIXELS_CEILING`."""
+    value = positive_float(text)
+    if value > MEGAPIXELS_CEILING:
+        raise argparse.ArgumentTypeError(f"expected at most {MEGAPIXELS_CEILING:g} megapixels, got {text!r}")
+    return value
+
+
 def nonnegative_int(text: str) -> int:
     """An argument type: a whole number, 0 or more (seeds)."""
     try:
@@ -100,7 +113,7 @@ def add_common(parser: argparse.ArgumentParser, *, quiet: str = "no summary line
     parser.add_argument("--quality", type=quality, default=JPEG_QUALITY, metavar="Q", help=f"JPEG quality of .jpg outputs, 1 to 100 (default {JPEG_QUALITY})")
     parser.add_argument(
         "--max-megapixels",
-        type=positive_float,
+        type=megapixels,
         default=MAX_MEGAPIXELS,
         metavar="MP",
         help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})",

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from gencor.cli.options import MEGAPIXEL, positive_float, positive_int
+from gencor.cli.options import MEGAPIXEL, megapixels, positive_int
 
 #: Where the page listens by default: this computer only.
 DEFAULT_HOST = "127.0.0.1"
@@ -46,7 +46,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--max-megapixels",
-        type=positive_float,
+        type=megapixels,
         default=MAX_MEGAPIXELS,
         metavar="MP",
         help=f"refuse photos larger than this, from their header, before decoding (default {MAX_MEGAPIXELS:g})",

@@ -181,12 +181,14 @@ def parse_options(params: Mapping[str, str]) -> Options:
     opts.color = _flag(params, "color")
     lam = params.get("lam", "").strip()
     if lam:
+        from gencor.tasks.smooth import SMOOTH_LAM_MIN
+
         try:
             opts.lam = float(lam)
         except ValueError:
             raise BadRequest(f"lam must be a number, got {lam[:20]!r}") from None
-        if not (0 < opts.lam <= MAX_LAM):  # also refuses nan and inf
-            raise BadRequest(f"lam must be above 0 and at most {MAX_LAM:g}, got {lam[:20]!r}")
+        if not (SMOOTH_LAM_MIN <= opts.lam <= MAX_LAM):  # also refuses nan and inf
+            raise BadRequest(f"lam must be from {SMOOTH_LAM_MIN:g} to {MAX_LAM:g}, got {lam[:20]!r}")
     return opts
 
 

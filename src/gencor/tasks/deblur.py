@@ -39,7 +39,7 @@ from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
-from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam
+from gencor.tasks.deconv import LAM_MAX, check_lam, clipped_pixels, deconvolve, default_lam
 from gencor.threads import fft_workers
 from gencor.validate import as_image, check_kernel_size
 
@@ -289,6 +289,8 @@ def _deblur(
 ) -> DeblurResult:
     clock = _Clock()
     arr = as_image(image, channel_axis=channel_axis)
+    if lam is not None:
+        check_lam(lam)
     auto = isinstance(kernel_size, str) and kernel_size == AUTO
     if isinstance(kernel_size, str) and not auto:
         raise ValueError(f"kernel size must be an odd integer or 'auto', got {kernel_size!r}")
@@ -469,7 +471,7 @@ def _finish(
     trusted, apply it."""
     base_lam = default_lam(sigma) if lam is None else lam
     candidates = {name: (k, base_lam) for name, k in kernels.items()}
-    candidates.update({f"{name} conservative": (k, CONSERVATIVE_LAM * base_lam) for name, k in kernels.items()})
+    candidates.update({f"{name} conservative": (k, min(CONSERVATIVE_LAM * base_lam, LAM_MAX)) for name, k in kernels.items()})
     agreement, stabilities = agreement_stability
     consensus = _consensus(kernels, fallback=agreement)
     scored = {}

@@ -23,6 +23,9 @@ from gencor.propagation.fidelity import SplitFidelity
 from gencor.propagation.gcm import LpPrior, ShrinkageGenerator, propagate
 from gencor.validate import as_image
 
+#: Smallest ``lam`` of :func:`smooth`: 1e-5 already keeps every 8-bit edge.
+SMOOTH_LAM_MIN = 1e-5
+
 
 @dataclass
 class SmoothResult:
@@ -105,9 +108,10 @@ def smooth(
     arr = as_image(image, channel_axis=channel_axis)
     if not (np.isfinite(beta_max) and beta_max > 0):
         raise ValueError(f"beta_max must be a positive number, got {beta_max}")
-    if not (np.isfinite(lam) and 0 < lam < beta_max / 2):
-        # The ladder starts at 2 lam and ends below beta_max: beyond it there is no step to run.
-        raise ValueError(f"lam must be positive and below {beta_max / 2:g}, got {lam}")
+    if not (np.isfinite(lam) and SMOOTH_LAM_MIN <= lam < beta_max / 2):
+        # The ladder starts at 2 lam and ends below beta_max: beyond it there is no step to run; below
+        # the floor it only grows longer (1e-320 took 60 times as long) and smooths nothing more.
+        raise ValueError(f"lam must be from {SMOOTH_LAM_MIN:g} to below {beta_max / 2:g}, got {lam}")
     if not beta_rate > 1:
         raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
     if stages < 1:
