@@ -40,7 +40,7 @@ SOLVE_DTYPE = np.float32
 
 def check_lam(lam: object) -> None:
     """Refuse a prior weight outside ``[LAM_MIN, LAM_MAX]`` (and anything not a real number)."""
-    if not (isinstance(lam, numbers.Real) and LAM_MIN <= lam <= LAM_MAX):
+    if not (isinstance(lam, numbers.Real) and LAM_MIN <= float(lam) <= LAM_MAX):
         raise ValueError(f"lam must be a number from {LAM_MIN:g} to {LAM_MAX:g} (larger flattens the image, smaller adds nothing), got {lam!r}")
 
 
