@@ -183,19 +183,22 @@ def run_job(job: PhotoJob, progress: Progress | None = None) -> Outcome:
     start = time.perf_counter()
     global _busy
     try:
+        # Everything from here to the end is inside the handler of _Stopped: a stop that lands while
+        # the outcome is built must not escape as a traceback either.
         _busy = True
-        details = process(Path(job.source), Path(job.target), job.options, max_pixels=job.max_pixels, quality=job.quality, progress=progress)
+        try:
+            details = process(Path(job.source), Path(job.target), job.options, max_pixels=job.max_pixels, quality=job.quality, progress=progress)
+        except PHOTO_ERRORS as exc:
+            message = "out of memory" if isinstance(exc, MemoryError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return Outcome(job.source, job.target, "failed", time.perf_counter() - start, error=message)
+        warnings = details.pop("warnings", [])
+        return Outcome(job.source, job.target, "ok", time.perf_counter() - start, details=details, warnings=warnings)
     except _Stopped:
         # A worker told to stop: its temporary file is gone (the exception passed through the
         # writer); leave at once rather than take the next queued photo.
         os._exit(STOPPED_WORKER)
-    except PHOTO_ERRORS as exc:
-        message = "out of memory" if isinstance(exc, MemoryError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Outcome(job.source, job.target, "failed", time.perf_counter() - start, error=message)
     finally:
         _busy = False
-    warnings = details.pop("warnings", [])
-    return Outcome(job.source, job.target, "ok", time.perf_counter() - start, details=details, warnings=warnings)
 
 
 def _crashed(job: PhotoJob, exc: Exception) -> Outcome:
