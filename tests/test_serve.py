@@ -396,3 +396,47 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
             assert errors == []
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("task", ["smooth", "sketch"])
+def test_smooth_and_sketch_report_progress_and_stop_when_cancelled(client: Any, task: str) -> None:
+    """The real runner: a running smooth or sketch reports its steps and stops at the next one
+    once cancelled (before, both ran to the end whatever the page asked)."""
+    seen: list[tuple[int, int, str]] = []
+    queue = client.app.state.queue
+    real = queue.runner
+
+    def watched(job: Job, max_pixels: int, progress: Any) -> Any:
+        def spy(done: int, total: int, phase: str) -> None:
+            seen.append((done, total, phase))
+            if done >= 3:  # hold the job after a few steps, until the page cancels it
+                while not job.cancel.wait(0.01):
+                    pass
+            progress(done, total, phase)
+
+        return real(job, max_pixels, spy)
+
+    queue.runner = watched
+    job_id = upload(client, color_png(), task=task).json()["id"]
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while len(seen) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert client.delete(f"/api/jobs/{job_id}").json()["state"] == "cancelling"
+    while client.get(f"/api/jobs/{job_id}").status_code != 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    steps = [s for s in seen if s[1] > 0]
+    assert steps and steps[0][1] > 3 and all(d <= t for d, t, _ in steps)  # a real count of steps
+    assert max(d for d, _, _ in steps) < steps[0][1]  # stopped before the end
+
+
+def test_smooth_and_sketch_count_every_step_to_the_end() -> None:
+    from gencor import sketch, smooth
+
+    photo = np.kron(np.random.default_rng(0).uniform(size=(8, 8)), np.ones((8, 8)))
+    for run in (lambda cb: smooth(photo, progress=cb), lambda cb: sketch(photo, progress=cb)):
+        calls: list[tuple[int, int]] = []
+        run(lambda d, t, _: calls.append((d, t)))
+        done = [d for d, _ in calls]
+        assert done == sorted(done) and calls[-1][0] == calls[-1][1] and len({t for _, t in calls}) == 1

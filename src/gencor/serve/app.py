@@ -60,7 +60,9 @@ MAX_WAITING = 32
 #: Most finished jobs kept; the oldest go first beyond it, whatever their age.
 MAX_FINISHED = 64
 #: How long shutting down waits for a running job to stop before its files are removed anyway.
-CLOSE_WAIT_S = 5.0
+#: Every task stops at its next step once cancelled; a worker thread still inside a native FFT when
+#: the interpreter exits aborts the process (exit 134), so the wait covers one step of a large photo.
+CLOSE_WAIT_S = 60.0
 #: Bytes of the upload that :data:`SIGNATURES` are matched against.
 SIGNATURE_BYTES = 8
 #: Random bytes in a job id (22 URL-safe characters).
@@ -287,11 +289,11 @@ def run_task(job: Job, max_pixels: int, progress: Callable[[int, int, str], None
     elif opts.task == "smooth":
         from gencor.tasks.smooth import smooth
 
-        pixels = smooth(photo.pixels, lam=opts.lam, channel_axis=axis).image
+        pixels = smooth(photo.pixels, lam=opts.lam, channel_axis=axis, progress=progress).image
     else:
         from gencor.tasks.sketch import sketch
 
-        pixels = sketch(photo.pixels, channel_axis=axis, color=opts.color).image
+        pixels = sketch(photo.pixels, channel_axis=axis, color=opts.color, progress=progress).image
     progress(job.total, job.total, "writing the result")
     photo.pixels = pixels  # the photo's alpha, bit depth (and metadata, where it has some) go on to the result
     write_image(job.folder / FILES["result"], photo)

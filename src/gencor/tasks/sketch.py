@@ -14,6 +14,7 @@ Smoothing first removes texture and noise, so the strokes follow structure rathe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from scipy.sparse.linalg import LinearOperator as SparseOperator
 from scipy.sparse.linalg import cg
 from skimage.color import rgb2ycbcr, ycbcr2rgb
 
-from gencor.tasks.smooth import smooth
+from gencor.tasks.smooth import BETA_MAX, BETA_RATE, ladder_length, smooth
 from gencor.validate import as_image
 
 #: Lu et al.'s tone model on [0, 1]: bright layer scale, middle layer range, dark layer mean and
@@ -35,6 +36,8 @@ STREAK, CROSS = 0.8, 0.3
 #: Pencil texture: the paper's mean tone, the texture's contrast, and the range of its values.
 PAPER_TONE, TEXTURE_CONTRAST = 0.62, 0.12
 TEXTURE_RANGE = (0.2, 0.98)
+#: Conjugate-gradient iterations of the tone's exponent (:func:`render_texture`).
+TEXTURE_ITERATIONS = 60
 #: Line length of the strokes: a 30th of the shorter side, at least 5 px.
 STROKE_FRACTION, MIN_STROKE = 30, 5
 
@@ -101,8 +104,9 @@ def pencil_texture(shape: tuple[int, int], rng: np.random.Generator, *, angle: f
     return np.clip(PAPER_TONE + TEXTURE_CONTRAST * hatch, *TEXTURE_RANGE)
 
 
-def render_texture(tone: np.ndarray, texture: np.ndarray, *, lam: float = 0.2) -> np.ndarray:
-    """``texture ** b`` with the smooth exponent ``b`` that best reproduces ``tone`` (a CG solve)."""
+def render_texture(tone: np.ndarray, texture: np.ndarray, *, lam: float = 0.2, step: Callable[[], None] | None = None) -> np.ndarray:
+    """``texture ** b`` with the smooth exponent ``b`` that best reproduces ``tone`` (a CG solve;
+    ``step`` is called after each of its iterations)."""
     ln_h = np.log(texture)
     ln_j = np.log(np.clip(tone, 1e-3, 1.0))
     shape = tone.shape
@@ -113,7 +117,7 @@ def render_texture(tone: np.ndarray, texture: np.ndarray, *, lam: float = 0.2) -
         return (ln_h**2 * b - lam * lap).ravel()
 
     op = SparseOperator((tone.size, tone.size), matvec=apply, dtype=float)
-    b, _ = cg(op, (ln_h * ln_j).ravel(), x0=(ln_j / ln_h).ravel(), maxiter=60)
+    b, _ = cg(op, (ln_h * ln_j).ravel(), x0=(ln_j / ln_h).ravel(), maxiter=TEXTURE_ITERATIONS, callback=None if step is None else lambda _: step())
     return texture ** np.clip(b.reshape(shape), 0.0, None)
 
 
@@ -134,6 +138,7 @@ def sketch(
     color: bool = False,
     smoothing: float | None = 0.01,
     seed: int = 0,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> SketchResult:
     """A pencil drawing of a float image in [0, 1].
 
@@ -150,6 +155,9 @@ def sketch(
         draws on the raw photo.
     seed
         Seed of the procedural paper and pencil texture.
+    progress
+        Optional callback ``(done, total, phase)`` after each step (a ``beta`` of the smoothing,
+        the strokes, an iteration of the tone's solve); an exception it raises stops the drawing.
 
     Returns
     -------
@@ -181,13 +189,26 @@ def sketch(
     if rgb is not None and rgb.shape[-1] < 3:
         raise ValueError(f"color images need 3 channels, got {rgb.shape[-1]}")
     base = rgb if rgb is not None else arr
+    n_smooth = ladder_length(2 * smoothing, BETA_MAX, BETA_RATE) if smoothing is not None else 0
+    total, done = n_smooth + 1 + TEXTURE_ITERATIONS, 0
+
+    def tick(phase: str, steps: int = 1) -> None:
+        nonlocal done
+        done = min(done + steps, total)
+        if progress is not None:
+            progress(done, total, phase)
+
     if smoothing is not None:
-        base = smooth(base, lam=smoothing, channel_axis=-1 if base.ndim == 3 else None).image
+        channels = -1 if base.ndim == 3 else None
+        base = smooth(base, lam=smoothing, channel_axis=channels, progress=None if progress is None else lambda d, _, ph: progress(d, total, ph)).image
+        done = n_smooth
     gray = rgb2ycbcr(base)[..., 0] / 255.0 * (255 / 219) - 16 / 219 if base.ndim == 3 else base
     gray = np.clip(gray, 0.0, 1.0)
     texture = pencil_texture(gray.shape, np.random.default_rng(seed))
     lines = strokes(gray)
-    tone = render_texture(tone_map(gray), texture)
+    tick("drawing the strokes")
+    tone = render_texture(tone_map(gray), texture, step=lambda: tick("shading"))
+    tick("shading", total)  # the solve may converge before its last iteration
     drawing = np.clip(lines * tone, 0.0, 1.0)
     if not color:
         return SketchResult(drawing, lines, tone)

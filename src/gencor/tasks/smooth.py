@@ -11,6 +11,7 @@ increases within a ``beta`` and ends lower than Xu et al.'s at the same ``lam``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,9 @@ from gencor.validate import as_image
 
 #: Smallest ``lam`` of :func:`smooth`: 1e-5 already keeps every 8-bit edge.
 SMOOTH_LAM_MIN = 1e-5
+#: The continuation ladder of Xu et al.: ``beta`` from ``2 lam`` up to this, times this rate.
+BETA_MAX = 1e5
+BETA_RATE = 2.0
 
 
 @dataclass
@@ -54,15 +58,24 @@ def l0_objective(x: np.ndarray, y: np.ndarray, lam: float, *, channel_axis: int 
     return float(np.sum((a - b) ** 2) + lam * count)
 
 
+def ladder_length(start: float, stop: float, rate: float) -> int:
+    """Steps of the ladder ``start, start * rate, ...`` below ``stop``."""
+    steps, beta = 0, start
+    while beta < stop:
+        steps, beta = steps + 1, beta * rate
+    return steps
+
+
 def smooth(
     image: np.ndarray,
     *,
     lam: float = 0.02,
     channel_axis: int | None = None,
-    beta_rate: float = 2.0,
-    beta_max: float = 1e5,
+    beta_rate: float = BETA_RATE,
+    beta_max: float = BETA_MAX,
     stages: int = 1,
     workers: int = -1,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> SmoothResult:
     """L0 gradient smoothing of a float image in [0, 1].
 
@@ -81,6 +94,9 @@ def smooth(
         Generator-Corrector stages per ``beta``.
     workers
         Threads of the FFTs (SciPy's convention: -1 is every core).
+    progress
+        Optional callback ``(done, total, phase)``, called after every ``beta`` of the ladder; an
+        exception it raises stops the smoothing there (how a server cancels a job).
 
     Returns
     -------
@@ -127,6 +143,7 @@ def smooth(
     beta = 2 * lam  # Xu et al.'s start (our objective is theirs halved, so beta is theirs)
     u = Gradient(shape).forward(y)
     psi = []
+    total = ladder_length(2 * lam, beta_max, beta_rate)
     with fft.set_workers(workers):
         while beta < beta_max:
             gammas = (beta,) * stages
@@ -134,6 +151,8 @@ def smooth(
             u = run.u
             psi.append(run.psi)
             beta *= beta_rate
+            if progress is not None:
+                progress(min(len(psi), total), total, "smoothing")
         x = np.clip(data.with_beta(beta / beta_rate).latent(u), 0.0, 1.0).astype(float)[..., :h, :w]
     x = from_planes(x, channel_axis)
     return SmoothResult(image=x, psi=psi)
