@@ -437,6 +437,6 @@ def test_smooth_and_sketch_count_every_step_to_the_end() -> None:
     photo = np.kron(np.random.default_rng(0).uniform(size=(8, 8)), np.ones((8, 8)))
     for run in (lambda cb: smooth(photo, progress=cb), lambda cb: sketch(photo, progress=cb)):
         calls: list[tuple[int, int]] = []
-        run(lambda d, t, _: calls.append((d, t)))
+        run(lambda d, t, _, calls=calls: calls.append((d, t)))
         done = [d for d, _ in calls]
         assert done == sorted(done) and calls[-1][0] == calls[-1][1] and len({t for _, t in calls}) == 1
