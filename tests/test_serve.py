@@ -440,3 +440,32 @@ def test_smooth_and_sketch_count_every_step_to_the_end() -> None:
         run(lambda d, t, _, calls=calls: calls.append((d, t)))
         done = [d for d, _ in calls]
         assert done == sorted(done) and calls[-1][0] == calls[-1][1] and len({t for _, t in calls}) == 1
+
+
+def test_uploads_are_checked_against_the_memory_of_one_job_from_their_header() -> None:
+    """A tiny file that decodes to a huge photo (a zlib bomb under the pixel limit) is refused for
+    the tasks that would not fit in one job's memory, before any pixel is decoded."""
+    from gencor.serve.app import job_memory
+
+    side = 2000
+    bomb = huge_header_png(side, side)  # a header and no pixel data: decoding would fail, not the check
+    budget = job_memory("deblur", side * side) + 1  # deblur fits, smooth and sketch do not
+    with TestClient(create_app(workers=1, job_bytes=budget)) as client:
+        for task in ("smooth", "sketch"):
+            message = assert_one_line_error(upload(client, bomb, task=task), status=413)
+            assert "GiB" in message and "megapixels" in message, message
+        assert list(client.app.state.queue.root.iterdir()) == []
+        assert upload(client, png_bytes(shapes_image(32)), task="smooth").status_code == 202
+
+
+def test_head_of_the_page_and_a_stalled_upload(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert client.head("/").status_code == 200
+    monkeypatch.setattr(serve_app, "UPLOAD_IDLE_S", 0.2)
+
+    def stalled() -> Iterator[bytes]:
+        yield color_png()[:100]
+        time.sleep(1.0)  # the client stops sending
+        yield b"rest"
+
+    assert_one_line_error(client.post("/api/jobs", content=stalled()), status=408)
+    assert list(client.app.state.queue.root.iterdir()) == []

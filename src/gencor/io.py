@@ -601,6 +601,42 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
         raise ValueError(f"cannot read {path} as an image ({_described(exc)})") from None
 
 
+#: Pillow's modes of one colour channel (with or without alpha).
+GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a photo's header says, read without decoding its pixels."""
+
+    width: int
+    height: int
+    channels: int  # colour channels, alpha left out: 1 or 3
+
+
+def read_header(path: str | os.PathLike[str]) -> Header:
+    """The size and colour of a photo from its header alone (no pixel is decoded: a server can
+    refuse a photo that would not fit in memory before it takes any). A damaged or unknown file is
+    a one-line ``ValueError``; what the header cannot tell is found by :func:`read_image`."""
+    path = Path(path)
+    try:
+        kind = _sniff(path)
+        if kind == "png":
+            with open(path, "rb") as fh:
+                reader = png.Reader(file=fh)
+                reader.preamble()
+                return Header(int(reader.width), int(reader.height), 1 if reader.greyscale else 3)
+        if kind == "tiff":
+            with tifffile.TiffFile(str(path)) as tif:
+                page = tif.pages.first
+                samples = int(page.samplesperpixel) - len(getattr(page, "extrasamples", ()) or ())
+                return Header(int(page.imagewidth), int(page.imagelength), 1 if samples < 3 else 3)
+        with Image.open(path) as im:
+            return Header(im.size[0], im.size[1], 1 if im.mode in GRAY_MODES else 3)
+    except Exception as exc:
+        raise ValueError(f"cannot read {path} as an image ({_described(exc)})") from None
+
+
 def check_output_path(output: str | os.PathLike[str], *inputs: str | os.PathLike[str], suffixes: frozenset[str] | None = None) -> Path:
     """An output path whose folder exists, whose suffix we can write and which is no input."""
     out = Path(output)

@@ -17,6 +17,7 @@ Safety rules, since the page takes files from a browser:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import os
@@ -31,7 +32,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -44,6 +45,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
+if TYPE_CHECKING:
+    from gencor.io import Header
+
 logger = logging.getLogger("gencor.serve")
 
 #: Largest upload (bytes); the body is cut off as soon as it goes past.
@@ -51,6 +55,19 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: Default pixel limit of the server: far below the CLI's, since a deblur of a photo this size
 #: already takes minutes and a browser shows it at full size.
 DEFAULT_MAX_PIXELS = 25_000_000
+#: Memory of a job on a color photo: fixed bytes plus bytes per pixel, from peaks measured on the
+#: development machine and rounded up: decoding a 16-bit RGBA PNG peaks at 130 B/px; smooth and
+#: sketch then take 410 B/px (at 1 MP); deblur 1.0 GiB at 1 MP and 1.4 GiB at 12 MP (its windows
+#: and tiles are bounded).
+MEMORY_FIXED = {"deblur": 1_200 * 2**20, "smooth": 200 * 2**20, "sketch": 200 * 2**20}
+MEMORY_PER_PIXEL = {"deblur": 140, "smooth": 560, "sketch": 560}
+#: An upload must keep sending: at most this long without a byte, and this long in all (seconds).
+UPLOAD_IDLE_S = 30.0
+UPLOAD_TIMEOUT_S = 600.0
+#: Share of the machine's memory the server's jobs may take together (split between workers).
+MEMORY_SHARE = 0.6
+#: The machine's memory when the system does not say (bytes).
+FALLBACK_MEMORY = 8 * 2**30
 #: Finished jobs (and their files) are removed this long after they end.
 JOB_TTL_S = 3600.0
 #: How often expired jobs are looked for.
@@ -118,6 +135,8 @@ SECURITY_HEADERS = {
 
 #: Matplotlib figures are drawn one at a time: its state is not documented as thread-safe.
 _PLOT_LOCK = threading.Lock()
+#: One upload's preview is decoded at a time: simultaneous uploads would add up their decodes.
+_DECODE_LOCK = threading.Lock()
 
 
 class BadRequest(ValueError):
@@ -319,6 +338,8 @@ class JobQueue:
         self.max_waiting = max_waiting
         self.runner = runner
         self.root: Path | None = None
+        #: Memory one job may take; uploads that would need more are refused (see :func:`job_memory`).
+        self.job_bytes = default_job_bytes(workers)
         self.lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
         self._waiting: deque[Job] = deque()
@@ -521,6 +542,7 @@ def create_app(
     ttl: float = JOB_TTL_S,
     max_waiting: int = MAX_WAITING,
     allowed_hosts: Sequence[str] | None = None,
+    job_bytes: int | None = None,
 ) -> FastAPI:
     """The application. ``workers`` (default and ceiling: the CPU cores) jobs run at once;
     ``allowed_hosts``, if given, are the only Host headers served (against DNS rebinding when the
@@ -529,6 +551,7 @@ def create_app(
     cores = default_workers()
     count = cores if workers is None else min(max(int(workers), 1), cores)
     queue = JobQueue(workers=count, max_pixels=max_pixels, ttl=ttl, max_waiting=max_waiting)
+    queue.job_bytes = default_job_bytes(count) if job_bytes is None else int(job_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -562,7 +585,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -595,7 +618,7 @@ def create_app(
             upload = folder / UPLOAD_STEM
             size, head = 0, b""
             with open(upload, "wb") as fh:
-                async for chunk in request.stream():
+                async for chunk in _paced(request.stream()):
                     size += len(chunk)
                     if size > MAX_UPLOAD_BYTES:
                         raise BadRequest(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB", status=413)
@@ -605,18 +628,17 @@ def create_app(
             if size == 0:
                 raise BadRequest("no file was sent; choose a photo first")
             source = upload.rename(upload.with_suffix(upload_suffix(head)))
-            photo = await run_in_threadpool(_check_photo, source, queue.max_pixels, opts)
-            await run_in_threadpool(write_preview, folder / FILES["input"], photo.pixels, photo.alpha)
+            header = await run_in_threadpool(_check_photo, source, queue.max_pixels, queue.job_bytes, opts)
+            await run_in_threadpool(make_preview, source, folder / FILES["input"])
             job = Job(
                 id=job_id,
                 folder=folder,
                 source=source,
                 options=opts,
                 name=download_stem(request.query_params.get("name", "")),
-                width=int(photo.pixels.shape[1]),
-                height=int(photo.pixels.shape[0]),
+                width=header.width,
+                height=header.height,
             )
-            del photo  # the worker reads the file again: a queue of decoded photos would fill the memory
             job.files.add("input")
             queue.submit(job)
         except BadRequest as exc:
@@ -672,23 +694,84 @@ def create_app(
     return app
 
 
-def _check_photo(path: Path, max_pixels: int, opts: Options) -> Any:
-    """Decode the upload (refused above ``max_pixels`` from its header) and check it fits the task."""
-    from gencor.io import read_image
+async def _paced(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The upload's chunks, as long as the client keeps sending: a client idle for
+    :data:`UPLOAD_IDLE_S`, or slower in all than :data:`UPLOAD_TIMEOUT_S`, is answered 408 (slow
+    clients held a connection and a file forever)."""
+    deadline = time.monotonic() + UPLOAD_TIMEOUT_S
+    it = chunks.__aiter__()
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            chunk = await asyncio.wait_for(it.__anext__(), timeout=min(UPLOAD_IDLE_S, max(left, 0.0)))
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BadRequest("the upload was too slow; try again", status=408) from None
+        yield chunk
+
+
+def _check_photo(path: Path, max_pixels: int, job_bytes: int, opts: Options) -> Header:
+    """Check the upload from its header alone (no pixel decoded): its size against ``max_pixels``
+    and against the memory one job may take, and that it fits the task. The worker decodes it."""
+    from gencor.io import read_header
+    from gencor.validate import MIN_SIDE
 
     try:
-        photo = read_image(path, max_pixels=max_pixels)
+        header = read_header(path)
     except ValueError as exc:
         message = one_line(exc).replace(f"'{path}'", "the upload").replace(str(path), "the upload")
-        message = message.replace("raise it with --max-megapixels", "the server's --max-megapixels")
         if "UnidentifiedImageError" in message:
             message = "the file is not an image gencor can read (PNG, JPEG, TIFF, WebP or BMP)"
         raise BadRequest(message) from None
-    from gencor.validate import MIN_SIDE
-
-    height, width = photo.pixels.shape[:2]
+    width, height = header.width, header.height
+    if width * height > max_pixels:
+        megapixels = width * height / 1e6
+        raise BadRequest(f"{width}x{height} is {megapixels:.3g} megapixels, above the limit of {max_pixels / 1e6:.3g} (the server's --max-megapixels)")
     if min(height, width) < MIN_SIDE:
         raise BadRequest(f"the photo is {width}x{height}; gencor needs at least {MIN_SIDE}x{MIN_SIDE}")
-    if opts.task == "sketch" and opts.color and not photo.is_color:
+    if opts.task == "sketch" and opts.color and header.channels == 1:
         raise BadRequest("colored pencil needs a color photo; this one is gray")
-    return photo
+    need = job_memory(opts.task, width * height)
+    if need > job_bytes:
+        most = (job_bytes - MEMORY_FIXED[opts.task]) / MEMORY_PER_PIXEL[opts.task]
+        raise BadRequest(
+            f"{opts.task} on {width}x{height} would take about {need / 2**30:.1f} GiB, more than one job may use here "
+            f"({job_bytes / 2**30:.1f} GiB); at most about {max(most, 0) / 1e6:.1f} megapixels",
+            status=413,
+        )
+    return header
+
+
+def job_memory(task: str, pixels: int) -> int:
+    """Bytes a job of ``task`` takes on a color photo of ``pixels`` (measured peaks, rounded up)."""
+    return int(MEMORY_FIXED[task] + MEMORY_PER_PIXEL[task] * pixels)
+
+
+def default_job_bytes(workers: int) -> int:
+    """The memory one job may take: a share of the machine's memory, split between the workers."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = FALLBACK_MEMORY
+    return int(MEMORY_SHARE * total / max(workers, 1))
+
+
+def make_preview(source: Path, target: Path) -> None:
+    """The 8-bit PNG the page shows of the upload, one at a time (:data:`_DECODE_LOCK`): Pillow
+    decodes straight to 8 bits (about 4 bytes a pixel where the float photo takes 32 and more);
+    what Pillow cannot read goes through :func:`gencor.io.read_image`."""
+    from gencor.io import read_image
+
+    with _DECODE_LOCK:
+        try:
+            with Image.open(source) as im:
+                im.load()
+                rgb = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+            rgb.save(target, format="PNG", compress_level=PREVIEW_COMPRESSION)
+        except Exception:
+            try:
+                photo = read_image(source)
+            except ValueError as exc:
+                raise BadRequest(one_line(exc).replace(str(source), "the upload")) from None
+            write_preview(target, photo.pixels, photo.alpha)

@@ -55,12 +55,21 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+#: An idle kept-alive connection is closed after this many seconds; beyond this many connections at
+#: once, uvicorn answers 503 (slow clients could otherwise hold the server's sockets without bound).
+KEEP_ALIVE_S = 5
+MAX_CONNECTIONS = 128
+
+
 def serve(app: Any, sock: socket.socket, *, quiet: bool = False) -> None:
     """Serve ``app`` on ``sock`` until Ctrl-C or SIGTERM; uvicorn then runs the app's shutdown,
     which removes its temporary folder."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning" if quiet else "info", access_log=not quiet))
+    config = uvicorn.Config(
+        app, log_level="warning" if quiet else "info", access_log=not quiet, timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONNECTIONS
+    )
+    server = uvicorn.Server(config)
     server.run(sockets=[sock])
 
 
