@@ -14,7 +14,9 @@ The pipeline, in order:
    estimates; a uniform camera shake gives them the same kernel.
 5. *Second prior family.* The dark-channel L0 estimator (:mod:`gencor.kernels.l0`) runs on the
    same window with its own size ladder; its kernel is a third candidate, and how closely the two
-   families agree is evidence for both (``consensus``).
+   families agree is evidence for both (``consensus``). In a night photo, the streak of an
+   isolated light (:mod:`gencor.kernels.streaks`) is a fourth; its "stability" is how well the
+   streaks of different lights agree.
 6. *Candidates and confidence.* The fine kernel, the half-scale kernel (the better choice when
    noise is high) and the dark-channel kernel are each tried on the window; the measures of
    :mod:`gencor.assess` give each a confidence, and the most trusted one is kept.
@@ -37,6 +39,7 @@ from gencor.generators import generator_factory
 from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
+from gencor.kernels.streaks import streak_kernel
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import LAM_MAX, check_lam, clipped_pixels, deconvolve, default_lam
@@ -384,6 +387,13 @@ def _deblur(
     )
     candidates["dark"] = dark
     stabilities["dark"] = dark_stability
+    # Night photos: an isolated light's streak is the kernel's own path, whatever the priors say.
+    streak = streak_kernel(gray, ladder[-1])
+    if streak is not None:
+        k_streak, streak_agreement = streak
+        streak_side = size_for_extent(kernel_extent(k_streak), lo=min(MIN_AUTO_SIZE, trial), hi=ladder[-1]) if auto else max_size
+        candidates["streak"] = crop_kernel(k_streak, streak_side)
+        stabilities["streak"] = streak_agreement
     # A kernel still cut by the largest window is not the blur, and the blur is then likely longer
     # than the other family's kernel too (book3 of real_lai16: a 39 px cross where the GCM family
     # ran out of window): no candidate is trusted.
@@ -439,7 +449,7 @@ def score_kernel(
 
 
 #: The prior family of each candidate kernel, for the ``consensus`` evidence.
-FAMILIES = {"fine": "gcm", "coarse": "gcm", "dark": "dark"}
+FAMILIES = {"fine": "gcm", "coarse": "gcm", "dark": "dark", "streak": "streak"}
 
 
 def _consensus(kernels: dict[str, np.ndarray], *, fallback: float) -> dict[str, float]:
