@@ -469,3 +469,22 @@ def test_head_of_the_page_and_a_stalled_upload(client: Any, monkeypatch: pytest.
 
     assert_one_line_error(client.post("/api/jobs", content=stalled()), status=408)
     assert list(client.app.state.queue.root.iterdir()) == []
+
+
+def test_a_client_that_never_finishes_its_request_head_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    from urllib.parse import urlsplit
+    from urllib.request import urlopen
+
+    from gencor.serve import server
+
+    monkeypatch.setattr(server, "HEAD_TIMEOUT_S", 0.5)
+    with server.in_thread(create_app(workers=1)) as url:
+        parts = urlsplit(url)
+        with socket.create_connection((parts.hostname, parts.port)) as slow:
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the head never ends
+            slow.settimeout(10)
+            start = time.monotonic()
+            assert slow.recv(100) == b""  # closed by the server
+            assert time.monotonic() - start < 5
+        assert urlopen(url, timeout=10).status == 200  # whole requests are served as before

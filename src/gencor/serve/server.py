@@ -55,10 +55,53 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+#: A connection must send a whole request head within this many seconds (uvicorn waits forever for
+#: one that trickles in, a byte at a time).
+HEAD_TIMEOUT_S = 10.0
 #: An idle kept-alive connection is closed after this many seconds; beyond this many connections at
 #: once, uvicorn answers 503 (slow clients could otherwise hold the server's sockets without bound).
 KEEP_ALIVE_S = 5
 MAX_CONNECTIONS = 128
+
+
+def _head_timeout_protocol() -> type:
+    """uvicorn's h11 protocol, closing a connection whose first request head is not complete within
+    :data:`HEAD_TIMEOUT_S` (uvicorn itself times out only idle connections between requests)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadTimeout(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timeout)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if getattr(self, "cycle", None) is not None:  # a request head arrived whole
+                self._head_timer.cancel()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head_timer.cancel()
+            super().connection_lost(exc)
+
+        def _head_timeout(self) -> None:
+            if getattr(self, "cycle", None) is None and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeadTimeout
+
+
+def _config(app: Any, *, quiet: bool) -> Any:
+    """uvicorn's settings for the page: timeouts and a connection bound against slow clients."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_level="warning" if quiet else "info",
+        access_log=not quiet,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        limit_concurrency=MAX_CONNECTIONS,
+        http=_head_timeout_protocol(),
+    )
 
 
 def serve(app: Any, sock: socket.socket, *, quiet: bool = False) -> None:
@@ -66,11 +109,7 @@ def serve(app: Any, sock: socket.socket, *, quiet: bool = False) -> None:
     which removes its temporary folder."""
     import uvicorn
 
-    config = uvicorn.Config(
-        app, log_level="warning" if quiet else "info", access_log=not quiet, timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONNECTIONS
-    )
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    uvicorn.Server(_config(app, quiet=quiet)).run(sockets=[sock])
 
 
 @contextmanager
@@ -79,7 +118,7 @@ def in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]
     import uvicorn
 
     sock = listen(host, port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(_config(app, quiet=True))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="gencor-serve", daemon=True)
     thread.start()
     try:
