@@ -162,10 +162,15 @@ def _one(job: tuple[Path, Path]) -> Row:
     }
 
 
-def run_real(data: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: bool) -> list[Row]:
+def run_real(data: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: bool, only: list[str] | None = None) -> list[Row]:
     photos = sorted((data / "blurry").glob("*.jpg"))
     if not photos:
         raise ValueError(f"no blurry/*.jpg in {data}; point --data at the real_lai16 folder")
+    if only:
+        missing = sorted(set(only) - {p.stem for p in photos})
+        if missing:
+            raise ValueError(f"no such photos in {data / 'blurry'}: {', '.join(missing)}")
+        photos = [p for p in photos if p.stem in set(only)]
     photos = photos[:limit] if limit else photos
     (out_dir / "real").mkdir(parents=True, exist_ok=True)
     rows = run_pool(_one, [(p, out_dir) for p in photos], jobs=jobs, quiet=quiet, desc="real")

@@ -37,7 +37,7 @@ def _detect(args: argparse.Namespace) -> None:
 def _real(args: argparse.Namespace) -> None:
     from gencor.bench.real import run_real
 
-    run_real(Path(args.data), out_dir=Path(args.out), jobs=args.jobs, limit=args.limit, quiet=args.quiet)
+    run_real(Path(args.data), out_dir=Path(args.out), jobs=args.jobs, limit=args.limit, quiet=args.quiet, only=args.only)
 
 
 def _calibrate(args: argparse.Namespace) -> None:
@@ -173,6 +173,7 @@ def add_parser(sub: Any) -> None:
         "OUT/real_index.md.",
     )
     q.add_argument("--data", default=str(real), metavar="DIR", help=f"the real_lai16 folder (default {real})")
+    q.add_argument("--only", nargs="+", default=None, metavar="NAME", help="only these photos (names without .jpg), e.g. to re-run a few")
     _pool(q, limit="photos")
     _outputs(q, "the sheets and the index")
     q.set_defaults(func=_real)

@@ -1,0 +1,105 @@
+"""The real-photo review table of docs/bench/real.md: what the shipped confidence decides on each
+photo of ``gencor bench real`` and how the eye judged it, beside the verdicts of issue #8.
+
+The decision is recomputed from each report's evidence with the shipped model
+(:mod:`gencor.assess`): the evidence does not depend on the model, so this is what ``gencor
+deblur`` returns with the shipped weights. A photo that a rule withheld (a kernel cut by the
+largest window, no blur, too much noise) stays unchanged.
+
+    python scripts/real_verdicts.py --reports /tmp/real94/real --labels docs/bench/real_labels.csv \
+        --old docs/bench/real.md --notes docs/bench/real_notes.md > /tmp/table.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+from pathlib import Path
+
+from gencor.assess import TRUST_THRESHOLD, Evidence, confidence
+
+RULES = ("cut", "no blur", "noise")
+
+
+def old_verdicts(real_md: Path) -> dict[str, tuple[str, str]]:
+    """Issue #8's (decision, eye verdict) per photo, from the 'Photo by photo' table."""
+    text = real_md.read_text().split("## Photo by photo", 1)[-1]
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"\| \[([^\]]+)\]\([^)]*\) \| [^|]* \| [^|]* \| ([^|]+) \| ([^|]+) \|", line)
+        if m:
+            out[m.group(1)] = (m.group(2).strip(), m.group(3).strip())
+    return out
+
+
+def notes(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"- ([^:]+): (.*)", line)
+        if m:
+            out[m.group(1).strip()] = m.group(2).strip()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reports", type=Path, required=True)
+    ap.add_argument("--labels", type=Path, required=True)
+    ap.add_argument("--old", type=Path, required=True)
+    ap.add_argument("--notes", type=Path, default=None)
+    ap.add_argument("--sheets", default="real", help="folder of the sheets, relative to docs/bench")
+    args = ap.parse_args()
+    with args.labels.open(newline="") as fh:
+        verdict = {(r["photo"], r["candidate"]): r["verdict"] for r in csv.DictReader(fh)}
+    old, said = old_verdicts(args.old), notes(args.notes)
+    counts = dict.fromkeys(("better", "same", "worse", "unchanged", "missed", "possible", "agree", "old_better"), 0)
+    rows = []
+    for path in sorted(args.reports.glob("*.json"), key=lambda p: p.stem.lower()):
+        photo = path.stem
+        report = json.loads(path.read_text())
+        conf = {n: confidence(Evidence.from_dict(c)) for n, c in report["candidates"].items()}
+        top = max(conf, key=lambda n: conf[n])
+        eye = {n: verdict.get((photo, n), "?") for n in conf}
+        best = [n for n in conf if eye[n] == "better"]
+        counts["possible"] += bool(best)
+        rule = report.get("withheld", "") in RULES
+        if conf[top] >= TRUST_THRESHOLD and not rule:
+            decision, output = "deblurred", eye[top]
+            counts[output] = counts.get(output, 0) + 1
+            agrees = output == "better"
+        else:
+            decision, output = "unchanged" + (f" ({report['withheld']})" if rule else ""), "unchanged"
+            counts["unchanged"] += 1
+            missed = eye[top] == "better" and not rule
+            counts["missed"] += missed
+            agrees = not missed
+        counts["agree"] += agrees
+        old_decision, old_eye = old.get(photo, ("?", "?"))
+        counts["old_better"] += old_decision != "unchanged" and old_eye == "better"
+        rows.append(
+            f"| [{photo}]({args.sheets}/{photo}_candidates.jpg) | {old_decision}, {old_eye} | {decision} ({top}, {conf[top]:.2f}) | "
+            f"{output if output != 'unchanged' else f'unchanged; {top}: {eye[top]}'} | {', '.join(best) or 'none'} | "
+            f"{'yes' if agrees else 'no'} | {said.get(photo, '')} |"
+        )
+    n = len(rows)
+    print(
+        f"| | photos |\n|---|---|\n| output better than the input | {counts['better']} of {n} ({counts['better'] / n:.0%}); "
+        f"issue #8: {counts['old_better']} |\n| deblurred, about the same | {counts.get('same', 0)} |\n"
+        f"| deblurred and worse (no warning) | {counts.get('worse', 0)} |\n| returned unchanged with a warning | {counts['unchanged']} |\n"
+        f"| ... of which the most trusted candidate was better (a missed gain) | {counts['missed']} |\n"
+        f"| a candidate better than the input, whatever the decision | {counts['possible']} of {n} |\n"
+        f"| decision agrees with the eye | {counts['agree']} of {n} |\n"
+    )
+    print(
+        "| photo | issue #8: decision, eye | now: decision (candidate, confidence) | now: output by eye | candidates better than the input | "
+        "agrees | what the eye sees |\n|---|---|---|---|---|---|---|"
+    )
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
