@@ -141,6 +141,9 @@ def _one(job: tuple[Path, Path]) -> Row:
     # The report, with each candidate's similarity to the published estimate: what
     # ``gencor bench calibrate --real`` adds to the confidence fit.
     record = rep.as_dict()
+    # Every candidate kernel, so that new evidence can be measured on these photos without
+    # estimating the kernels again (the labels by eye judge exactly these kernels).
+    record["kernels"] = {name: np.round(kernel, 6).tolist() for name, kernel in result.candidates.items() if not name.endswith("conservative")}
     if published is not None:
         for name, kernel in result.candidates.items():
             record["candidates"][name]["published_similarity"] = kernel_similarity(kernel, published)
