@@ -141,12 +141,13 @@ def _one(job: tuple[Path, Path]) -> Row:
     # The report, with each candidate's similarity to the published estimate: what
     # ``gencor bench calibrate --real`` adds to the confidence fit.
     record = rep.as_dict()
-    # Every candidate kernel, so that new evidence can be measured on these photos without
-    # estimating the kernels again (the labels by eye judge exactly these kernels).
-    record["kernels"] = {name: np.round(kernel, 6).tolist() for name, kernel in result.candidates.items() if not name.endswith("conservative")}
     if published is not None:
         for name, kernel in result.candidates.items():
             record["candidates"][name]["published_similarity"] = kernel_similarity(kernel, published)
+    # Every candidate kernel, so that new evidence can be measured on these photos without
+    # estimating the kernels again (the labels by eye judge exactly these kernels).
+    kernels = {name: k.astype(np.float32) for name, k in result.candidates.items() if not name.endswith("conservative")}
+    atomic_write(out_dir / "real" / f"{path.stem}_kernels.npz", lambda tmp: np.savez_compressed(tmp, **kernels))
     text = json.dumps(record, indent=1)
     atomic_write(out_dir / "real" / f"{path.stem}.json", lambda tmp: tmp.write_text(text))
     return {
