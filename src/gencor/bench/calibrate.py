@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from gencor.assess import FEATURES, TRUST_THRESHOLD, Evidence
+from gencor.assess import BIAS, FEATURES, TRUST_THRESHOLD, WEIGHTS, Evidence
 from gencor.bench.common import Row, run_pool, write_tables
 from gencor.bench.synthetic import VALIDATION_PHOTOS, Case, make_case
 from gencor.metrics import image_scores, kernel_similarity
@@ -260,7 +260,12 @@ def run_calibrate(
     real_table = ""
     if eye:
         held_eye = held[n : n + len(eye)]
-        real_lines = [real_decision_line(t, held_eye, eye, "held-out folds") for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)]
+        # The shipped model has never seen a real photo: its decisions on them are held out as they are.
+        x_eye = np.array([[r[f] for f in FEATURES] for r in eye])
+        shipped = 1 / (1 + np.exp(-(x_eye @ np.array(WEIGHTS) + BIAS)))
+        grid = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
+        real_lines = [real_decision_line(t, shipped, eye, "shipped model (gencor.assess)") for t in grid]
+        real_lines += [real_decision_line(t, held_eye, eye, "this fit, held-out folds") for t in grid]
         real_table = (
             f"\n\nReal photos, by eye ({len({r['case'] for r in eye})} photos of `gencor bench real`, {len(eye)} candidates labelled "
             f"in `{real_labels}`): what the pipeline returns at each threshold, with the confidence of the folds that did not see the "
@@ -269,7 +274,7 @@ def run_calibrate(
             "| fit | threshold | better | same | worse | unchanged | missed gains | possible |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(real_lines)
         )
     header = (
-        f"# Confidence calibration\n\n`gencor bench calibrate --seed {seed} --per-photo {per_photo}"
+        f"# Confidence calibration\n\n`gencor bench calibrate{'' if from_table else f' --seed {seed} --per-photo {per_photo}'}"
         f"{f' --photos {photos[0].parent} --max-photos {len(photos)}' if photos else ''}"
         f"{f' --from-table {from_table}' if from_table else ''}"
         f"{f' --real-labels {real_labels} --real-reports {real_reports}' if eye else ''}` on {platform.machine()}: "

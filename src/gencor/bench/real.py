@@ -12,6 +12,7 @@ import json
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -146,7 +147,7 @@ def _one(job: tuple[Path, Path]) -> Row:
             record["candidates"][name]["published_similarity"] = kernel_similarity(kernel, published)
     # Every candidate kernel, so that new evidence can be measured on these photos without
     # estimating the kernels again (the labels by eye judge exactly these kernels).
-    kernels = {name: k.astype(np.float32) for name, k in result.candidates.items() if not name.endswith("conservative")}
+    kernels: dict[str, Any] = {name: k.astype(np.float32) for name, k in result.candidates.items() if not name.endswith("conservative")}
     atomic_write(out_dir / "real" / f"{path.stem}_kernels.npz", lambda tmp: np.savez_compressed(tmp, **kernels))
     text = json.dumps(record, indent=1)
     atomic_write(out_dir / "real" / f"{path.stem}.json", lambda tmp: tmp.write_text(text))
