@@ -81,7 +81,7 @@ def main() -> None:
         old_decision, old_eye = old.get(photo, ("?", "?"))
         counts["old_better"] += old_decision != "unchanged" and old_eye == "better"
         rows.append(
-            f"| [{photo}]({args.sheets}/{photo}_candidates.jpg) | {old_decision}, {old_eye} | {decision} ({top}, {conf[top]:.2f}) | "
+            f"| [{photo}]({args.sheets}/{photo}_sheet.jpg) | {old_decision}, {old_eye} | {decision} ({top}, {conf[top]:.2f}) | "
             f"{output if output != 'unchanged' else f'unchanged; {top}: {eye[top]}'} | {', '.join(best) or 'none'} | "
             f"{'yes' if agrees else 'no'} | {said.get(photo, '')} |"
         )
