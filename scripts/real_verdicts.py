@@ -19,8 +19,7 @@ import re
 from pathlib import Path
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence
-
-RULES = ("cut", "no blur", "noise")
+from gencor.bench.calibrate import withheld_by_rule
 
 
 def old_verdicts(real_md: Path) -> dict[str, tuple[str, str]]:
@@ -66,7 +65,7 @@ def main() -> None:
         eye = {n: verdict.get((photo, n), "?") for n in conf}
         best = [n for n in conf if eye[n] == "better"]
         counts["possible"] += bool(best)
-        rule = report.get("withheld", "") in RULES
+        rule = withheld_by_rule(report.get("withheld", ""))
         if conf[top] >= TRUST_THRESHOLD and not rule:
             decision, output = "deblurred", eye[top]
             counts[output] = counts.get(output, 0) + 1

@@ -180,7 +180,7 @@ def synthetic_rows(table: Path) -> list[Row]:
     return rows
 
 
-def _rule_withheld(reason: object) -> bool:
+def withheld_by_rule(reason: object) -> bool:
     """Whether a report's ``withheld`` reason is one no confidence overrides (a cut kernel, no
     blur, too much noise)."""
     return reason not in ("", "confidence")
@@ -197,11 +197,11 @@ def real_decision_line(t: float, conf: np.ndarray, rows: list[Row], fit: str) ->
     for ii in by_photo.values():
         top = max(ii, key=lambda i: conf[i])
         counts["possible"] += any(rows[i]["verdict"] == "better" for i in ii)
-        if conf[top] >= t and not _rule_withheld(rows[top]["withheld"]):
+        if conf[top] >= t and not withheld_by_rule(rows[top]["withheld"]):
             counts[str(rows[top]["verdict"])] += 1
         else:
             counts["unchanged"] += 1
-            counts["missed"] += rows[top]["verdict"] == "better" and not _rule_withheld(rows[top]["withheld"])
+            counts["missed"] += rows[top]["verdict"] == "better" and not withheld_by_rule(rows[top]["withheld"])
     n = len(by_photo)
     return (
         f"| {fit} | {t:.2f} | {counts['better']} ({counts['better'] / n:.0%}) | {counts['same']} | {counts['worse']} | "

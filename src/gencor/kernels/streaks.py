@@ -28,11 +28,10 @@ from gencor.kernels.postprocess import center_kernel, clean_kernel
 #: pixels above ``TRAIL`` connected to them (where the camera moved fast, the trail is dimmer).
 BRIGHT = 0.85
 TRAIL = 0.4
-#: The ring around a streak (this many pixels wide) must be dark: its mean below ``DARK_RING`` and
-#: at most ``RING_BRIGHT_SHARE`` of it bright, so that the streak is one light and not a lit area.
+#: The ring around a streak (this many pixels wide) must be dark, its mean below ``DARK_RING``, and
+#: no other light may reach the streak's window: the streak is one light, not a lit area.
 RING = 6
 DARK_RING = 0.35
-RING_BRIGHT_SHARE = 0.02
 #: Streaks shorter than this (pixels) carry no shape; bright pieces closer than ``JOIN`` pixels
 #: belong to one streak (a dotted trail of a flickering light).
 MIN_EXTENT = 5
@@ -49,11 +48,10 @@ MAX_STREAKS = 12
 
 @dataclass(frozen=True)
 class Streak:
-    """One light's streak: the kernel read off it, where it is (row, column of its centre) and how
-    dark its surround is (the ring's mean; lower is cleaner)."""
+    """One light's streak: the kernel read off it and how dark its surround is (the ring's mean;
+    lower is cleaner)."""
 
     kernel: np.ndarray
-    center: tuple[int, int]
     ring: float
 
 
@@ -82,7 +80,8 @@ def light_streaks(gray: np.ndarray, size: int) -> list[Streak]:
         ring = ndimage.binary_dilation(own, iterations=RING) & ~own
         patch = gray[top - RING : top + size + RING, left - RING : left + size + RING]
         others = bright[top - RING : top + size + RING, left - RING : left + size + RING] & ~own
-        if float(patch[ring].mean()) > DARK_RING or float(others[ring].mean()) > RING_BRIGHT_SHARE or others.any():
+        surround = float(patch[ring].mean())
+        if surround > DARK_RING or others.any():
             continue
         background = float(np.median(patch[ring]))
         k = np.where(own, np.clip(patch - background, 0.0, None), 0.0)[RING:-RING, RING:-RING]
@@ -92,7 +91,7 @@ def light_streaks(gray: np.ndarray, size: int) -> list[Streak]:
         taps = k > 0
         if taps.sum() / max(int(skeletonize(taps).sum()), 1) > MAX_THICKNESS:
             continue  # a lit window or a lamp shade, not a point light's trail
-        found.append(Streak(center_kernel(k), (int(cy), int(cx)), float(patch[ring].mean())))
+        found.append(Streak(center_kernel(k), surround))
     return sorted(found, key=lambda s: s.ring)[:MAX_STREAKS]
 
 

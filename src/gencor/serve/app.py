@@ -331,6 +331,7 @@ class JobQueue:
         ttl: float = JOB_TTL_S,
         max_waiting: int = MAX_WAITING,
         runner: Callable[[Job, int, Callable[[int, int, str], None]], dict[str, Any] | None] = run_task,
+        job_bytes: int | None = None,
     ) -> None:
         self.workers = workers
         self.max_pixels = max_pixels
@@ -339,7 +340,7 @@ class JobQueue:
         self.runner = runner
         self.root: Path | None = None
         #: Memory one job may take; uploads that would need more are refused (see :func:`job_memory`).
-        self.job_bytes = default_job_bytes(workers)
+        self.job_bytes = default_job_bytes(workers) if job_bytes is None else int(job_bytes)
         self.lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
         self._waiting: deque[Job] = deque()
@@ -550,8 +551,7 @@ def create_app(
     lifespan), so use ``with TestClient(app)`` in tests."""
     cores = default_workers()
     count = cores if workers is None else min(max(int(workers), 1), cores)
-    queue = JobQueue(workers=count, max_pixels=max_pixels, ttl=ttl, max_waiting=max_waiting)
-    queue.job_bytes = default_job_bytes(count) if job_bytes is None else int(job_bytes)
+    queue = JobQueue(workers=count, max_pixels=max_pixels, ttl=ttl, max_waiting=max_waiting, job_bytes=job_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
