@@ -181,3 +181,28 @@ def test_a_kernel_cut_by_the_largest_window_is_never_trusted(monkeypatch: pytest
     assert result.report.withheld == "cut"
     assert any("cut by the largest window" in w for w in result.report.warnings)
     assert deblur(y, generator="none", force=True).report.decision in ("deblurred", "conservative")
+
+
+@pytest.mark.parametrize(("sigma", "decision"), [(0.002, "tentative"), (0.015, "unchanged")])
+def test_moderate_confidence_gives_a_gentle_answer_on_clean_photos_only(monkeypatch: pytest.MonkeyPatch, sigma: float, decision: str) -> None:
+    """Between GRADED_THRESHOLD and TRUST_THRESHOLD a clean photo gets the conservative twin of the
+    most trusted candidate, with a warning; a noisy one stays unchanged."""
+    import gencor.tasks.deblur as tasks
+    from gencor.assess import GRADED_MAX_NOISE, GRADED_THRESHOLD
+    from gencor.tasks.deconv import deconvolve
+
+    assert GRADED_THRESHOLD < 0.6 < TRUST_THRESHOLD
+    monkeypatch.setattr(tasks, "estimate_noise", lambda _: sigma)
+    monkeypatch.setattr(tasks, "confidence", lambda ev: 0.6 + 0.01 * ev.stability)  # every candidate in the band
+    k = _line_kernel(9, 0.4)
+    _, y = _blurred(120, k, seed=5)
+    result = deblur(y, generator="none")
+    rep = result.report
+    assert rep.decision == decision and (sigma <= GRADED_MAX_NOISE) == (decision == "tentative")
+    if decision == "tentative":
+        assert rep.candidate.endswith("conservative") and rep.withheld == ""
+        assert any("moderate confidence" in w for w in rep.warnings)
+        expected = deconvolve(y, result.candidates[rep.candidate], lam=rep.candidates[rep.candidate]["lam"]).image
+        np.testing.assert_allclose(result.image, expected)
+    else:
+        assert rep.withheld == "confidence" and np.array_equal(result.image, y)

@@ -1,12 +1,14 @@
 """An image-domain L0 estimator with edge selection: the second family of kernel estimators.
 
-The latent image minimises ``1/2 ||k * x - y||^2 + lam_g ||grad x||_0 + lam_i ||x||_0 + lam_d ||D(x)||_0``
+The latent image minimises ``1/2 ||k * x - y||^2 + lam_g ||grad x||_0 + lam_i ||x||_0 + lam_d ||D(x)||_0
++ lam_b ||D(1 - x)||_0``
 by half-quadratic splitting on a rising ``beta`` (Xu, Zheng and Jia, CVPR 2013; Pan, Hu, Su and
 Yang, CVPR 2014 for the intensity term, which keeps the flat backgrounds of text and documents
 flat). ``D`` is the patch minimum (the dark channel of Pan, Sun, Pfister and Yang, CVPR 2016):
 blur brightens the darkest pixel of a patch, so a sparse dark channel favours sharp images; its
 aux variable is solved like the others and mapped back through the pixel that holds each patch's
-minimum.
+minimum. ``D(1 - x)`` is the bright channel: with the dark one, the extreme channels of Yan, Ren,
+Guo, Wang and Cao (CVPR 2017), for photos with few dark pixels.
 
 The kernel is then fitted to *selected* latent gradients only (Cho and Lee, SIGGRAPH Asia 2009):
 the strongest, in every direction alike, so that no orientation of the kernel is left
@@ -41,8 +43,8 @@ class L0Config:
 
     Attributes
     ----------
-    lam_grad, lam_intensity, lam_dark
-        Weights of the L0 terms on gradients, intensities and the dark channel at the first
+    lam_grad, lam_intensity, lam_dark, lam_bright
+        Weights of the L0 terms on gradients, intensities, the dark and the bright channel at the first
         alternation (0 switches a term off); each is multiplied by ``lam_decay`` (1/1.1) per
         alternation, down to ``lam_min``. The intensity term (Pan et al., CVPR 2014, for text)
         is off by default: it brought no gain on natural photos (docs/bench/estimators.md).
@@ -70,6 +72,7 @@ class L0Config:
     lam_grad: float = 4e-3
     lam_intensity: float = 0.0
     lam_dark: float = 4e-3
+    lam_bright: float = 0.0
     dark_patch: int = 15
     lam_decay: float = 1 / 1.1
     lam_min: float = 1e-4
@@ -97,7 +100,7 @@ def dark_aux(x: np.ndarray, patch: int, threshold: float) -> np.ndarray:
     return np.where(holds_min & (x**2 < threshold), 0.0, x)
 
 
-def latent_l0(y: np.ndarray, k: np.ndarray, lam_grad: float, lam_intensity: float, lam_dark: float, cfg: L0Config) -> np.ndarray:
+def latent_l0(y: np.ndarray, k: np.ndarray, lam_grad: float, lam_intensity: float, lam_dark: float, cfg: L0Config, lam_bright: float = 0.0) -> np.ndarray:
     """The latent image of the L0 model for kernel ``k`` on the periodic image ``y``.
 
     Each splitting step is one forward and one inverse FFT: the aux variables enter through
@@ -110,8 +113,8 @@ def latent_l0(y: np.ndarray, k: np.ndarray, lam_grad: float, lam_intensity: floa
     num_data = (np.conj(otf) * fft.rfft2(y)).astype(np.complex64)
     den_data = (np.abs(otf) ** 2).astype(LATENT_DTYPE)
     den_grad = den_grad.astype(LATENT_DTYPE)
-    pixel_terms = (lam_intensity > 0) + (lam_dark > 0)
-    terms = [lam for lam in (lam_grad, lam_intensity, lam_dark) if lam > 0]
+    pixel_terms = (lam_intensity > 0) + (lam_dark > 0) + (lam_bright > 0)
+    terms = [lam for lam in (lam_grad, lam_intensity, lam_dark, lam_bright) if lam > 0]
     beta = 2.0 * min(terms) if terms else cfg.beta_max
     x = y.copy()
     while beta < cfg.beta_max:
@@ -125,6 +128,8 @@ def latent_l0(y: np.ndarray, k: np.ndarray, lam_grad: float, lam_intensity: floa
             rhs += np.where(x**2 >= lam_intensity / beta, x, 0.0)
         if lam_dark > 0:
             rhs += dark_aux(x, cfg.dark_patch, lam_dark / beta)
+        if lam_bright > 0:
+            rhs += 1.0 - dark_aux(1.0 - x, cfg.dark_patch, lam_bright / beta)
         num = num_data + np.float32(beta) * fft.rfft2(rhs)
         x = fft.irfft2(num / (den_data + np.float32(beta) * (den_grad + pixel_terms)), s=shape)
         beta *= cfg.beta_rate
@@ -208,7 +213,7 @@ def estimate_kernel_l0(
     if cfg.denoise > 0:
         sigma = estimate_noise(blurred)
         blurred = denoise_tv_chambolle(blurred, weight=cfg.denoise * sigma**2)
-    lam_g, lam_i, lam_d = cfg.lam_grad, cfg.lam_intensity, cfg.lam_dark
+    lam_g, lam_i, lam_d, lam_b = cfg.lam_grad, cfg.lam_intensity, cfg.lam_dark, cfg.lam_bright
     records: list[ScaleRecord] = []
     k = np.zeros((1, 1))
     levels = pyramid_sizes(kernel_size)
@@ -218,7 +223,7 @@ def estimate_kernel_l0(
         bx, by = _grad(y_ext)
         record = ScaleRecord(image_shape=shape, kernel_size=ks, kernel=k)
         for it in range(cfg.iterations):
-            x = latent_l0(y_ext, k, lam_g, lam_i, lam_d, cfg)
+            x = latent_l0(y_ext, k, lam_g, lam_i, lam_d, cfg, lam_b)
             lx, ly = select_gradients(x, ks, cfg.per_bin)
             lx, ly = lx * interior, ly * interior
             if not (lx.any() or ly.any()):
@@ -231,6 +236,7 @@ def estimate_kernel_l0(
             lam_g = max(lam_g * cfg.lam_decay, cfg.lam_min) if lam_g > 0 else 0.0
             lam_i = max(lam_i * cfg.lam_decay, cfg.lam_min) if lam_i > 0 else 0.0
             lam_d = max(lam_d * cfg.lam_decay, cfg.lam_min) if lam_d > 0 else 0.0
+            lam_b = max(lam_b * cfg.lam_decay, cfg.lam_min) if lam_b > 0 else 0.0
             if progress is not None:
                 progress(s_idx, len(levels), it, cfg.iterations)
         k = center_kernel(k)
