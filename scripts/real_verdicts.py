@@ -4,7 +4,9 @@ photo of ``gencor bench real`` and how the eye judged it, beside the verdicts of
 The decision is recomputed from each report's evidence with the shipped model
 (:mod:`gencor.assess`): the evidence does not depend on the model, so this is what ``gencor
 deblur`` returns with the shipped weights. A photo that a rule withheld (a kernel cut by the
-largest window, no blur, too much noise) stays unchanged.
+largest window, no blur, too much noise) stays unchanged. Between the graded and the trust
+threshold (on a clean photo) the output is the conservative twin of the most trusted candidate,
+with a warning (decision "tentative"); its verdict is that twin's.
 
     python scripts/real_verdicts.py --reports /tmp/real94/real --labels docs/bench/real_labels.csv \
         --old docs/bench/real.md --notes docs/bench/real_notes.md > /tmp/table.md
@@ -18,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-from gencor.assess import TRUST_THRESHOLD, Evidence, confidence
+from gencor.assess import GRADED_MAX_NOISE, GRADED_THRESHOLD, TRUST_THRESHOLD, Evidence, confidence
 from gencor.bench.calibrate import withheld_by_rule
 
 
@@ -55,7 +57,9 @@ def main() -> None:
     with args.labels.open(newline="") as fh:
         verdict = {(r["photo"], r["candidate"]): r["verdict"] for r in csv.DictReader(fh)}
     old, said = old_verdicts(args.old), notes(args.notes)
-    counts = dict.fromkeys(("better", "same", "worse", "unchanged", "missed", "possible", "agree", "old_better"), 0)
+    counts = dict.fromkeys(
+        ("better", "same", "worse", "unchanged", "missed", "possible", "agree", "old_better", "tentative", "tentative_better", "warned_worse"), 0
+    )
     rows = []
     for path in sorted(args.reports.glob("*.json"), key=lambda p: p.stem.lower()):
         photo = path.stem
@@ -69,6 +73,14 @@ def main() -> None:
         if conf[top] >= TRUST_THRESHOLD and not rule:
             decision, output = "deblurred", eye[top]
             counts[output] = counts.get(output, 0) + 1
+            agrees = output == "better"
+        elif conf[top] >= GRADED_THRESHOLD and report["noise_sigma"] <= GRADED_MAX_NOISE and not rule:
+            twin = top if top.endswith("conservative") else f"{top} conservative"
+            decision, output = f"tentative ({twin})", eye[twin]
+            counts[output] = counts.get(output, 0) + 1
+            counts["tentative"] += 1
+            counts["warned_worse"] += output == "worse"
+            counts["tentative_better"] += output == "better"
             agrees = output == "better"
         else:
             decision, output = "unchanged" + (f" ({report['withheld']})" if rule else ""), "unchanged"
@@ -86,9 +98,12 @@ def main() -> None:
         )
     n = len(rows)
     print(
-        f"| | photos |\n|---|---|\n| output better than the input | {counts['better']} of {n} ({counts['better'] / n:.0%}); "
-        f"issue #8: {counts['old_better']} |\n| deblurred, about the same | {counts.get('same', 0)} |\n"
-        f"| deblurred and worse (no warning) | {counts.get('worse', 0)} |\n| returned unchanged with a warning | {counts['unchanged']} |\n"
+        f"| | photos |\n|---|---|\n| output better than the input | {counts['better']} of {n} ({counts['better'] / n:.0%}; "
+        f"{counts['tentative_better']} of them tentative); issue #8: {counts['old_better']} |\n"
+        f"| output about the same | {counts.get('same', 0)} |\n"
+        f"| deblurred and worse, no warning | {counts.get('worse', 0) - counts['warned_worse']} |\n"
+        f"| tentative (moderate confidence, with a warning) and worse | {counts['warned_worse']} |\n"
+        f"| returned unchanged with a warning | {counts['unchanged']} |\n"
         f"| ... of which the most trusted candidate was better (a missed gain) | {counts['missed']} |\n"
         f"| a candidate better than the input, whatever the decision | {counts['possible']} of {n} |\n"
         f"| decision agrees with the eye | {counts['agree']} of {n} |\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,21 @@ def test_levin_bench_writes_tables_and_plot(tmp_path: Path) -> None:
     for name in ("levin_9.md", "levin_9.csv", "levin_9_er_cdf.png"):
         assert (out / name).stat().st_size > 100
     assert (out / "levin_9.csv").read_text().count("\n") == 5  # header, 2 images, mean, true kernel
+
+
+#: The shared data folder (read-only benchmarks), as the README says; tests that need it skip without it.
+DATA = Path(os.environ.get("GENCOR_DATA", "../shared/data"))
+
+
+def test_levin_first_image_with_default_options() -> None:
+    """Levin's first image (im05, kernel 1), default options: deblurred with error ratio <= 3."""
+    from gencor.bench.levin import levin_case
+
+    path = DATA / "levin09" / "im05_flit01.mat"
+    if not path.exists():
+        pytest.skip(f"Levin's set is not at {path.parent} (set GENCOR_DATA)")
+    row = levin_case(path, "auto")
+    assert row["decision"] == "deblurred" and row["error_ratio"] <= 3, row
 
 
 def test_synthetic_cases_blur_with_real_borders() -> None:

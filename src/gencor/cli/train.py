@@ -1,4 +1,4 @@
-"""``gencor train``: train the Generator networks and the critic of the confidence."""
+"""``gencor train``: train the Generator networks."""
 
 from __future__ import annotations
 
@@ -6,32 +6,23 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-#: Where the training photos are by default (the critic trains on the colour photos).
+#: Where the training photos are by default.
 TRAIN_DATA = Path("..") / "shared" / "data" / "train" / "Train400"
-CRITIC_DATA = Path("..") / "shared" / "data" / "train" / "BSDS500" / "train"
 
 
 def add_parser(sub: Any) -> None:
     t = sub.add_parser(
         "train",
-        help="train the Generator networks (deblurring or inpainting) or the critic of the deblurring confidence",
+        help="train the Generator networks (deblurring or inpainting)",
         description="Train the Generator on Train400. --task deblur (default): the two gradient-direction networks, on synthetic camera shake, with "
-        "inputs collected from the estimator. --task inpaint: the image network of inpainting, on synthetic masks. --task critic: the network "
-        "that predicts how much a restoration gains over its blurred input (evidence of the confidence), on BSDS500's train split.",
+        "inputs collected from the estimator. --task inpaint: the image network of inpainting, on synthetic masks.",
     )
-    t.add_argument("--task", choices=["deblur", "inpaint", "critic"], default="deblur", help="which network to train (default deblur)")
+    t.add_argument("--task", choices=["deblur", "inpaint"], default="deblur", help="which Generator to train (default deblur)")
+    t.add_argument("--data", default=str(TRAIN_DATA), metavar="DIR", help=f"folder of sharp training PNGs (default {TRAIN_DATA})")
     t.add_argument(
-        "--data", default=None, metavar="DIR", help=f"folder of sharp training photos (default {TRAIN_DATA}; {CRITIC_DATA} with --task critic)"
+        "--out", default=None, metavar="PT", help="checkpoint and weights file (default gencor_generator.pt, or gencor_inpainter.pt with --task inpaint)"
     )
-    t.add_argument(
-        "--out",
-        default=None,
-        metavar="PT",
-        help="checkpoint and weights file (default gencor_generator.pt; gencor_inpainter.pt or gencor_critic.pt with --task inpaint or critic)",
-    )
-    t.add_argument(
-        "--steps", type=int, default=None, metavar="N", help="optimizer steps (default 4000 for deblur, 8000 for inpaint, 3000 for critic; fewer with --quick)"
-    )
+    t.add_argument("--steps", type=int, default=None, metavar="N", help="optimizer steps (default 4000 for deblur, 8000 for inpaint; 40 with --quick)")
     t.add_argument("--images", type=int, default=None, metavar="N", help="use only the first N training images")
     t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
@@ -41,19 +32,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    if args.task == "critic":
-        from gencor.training.critic import CriticTrainConfig, train_critic
-
-        ccfg = CriticTrainConfig(
-            data=Path(args.data or CRITIC_DATA), out=Path(args.out or "gencor_critic.pt"), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps
-        )
-        cres = train_critic(ccfg, resume=args.resume, quiet=args.quiet)
-        print(
-            f"trained {ccfg.steps} steps in {cres.seconds:.0f} s; validation: correlation of predicted and true patch gains {cres.val_correlation:.3f}, "
-            f"mean error {cres.val_mae:.2f} dB; weights in {ccfg.out}"
-        )
-        return
-    args.data = args.data or str(TRAIN_DATA)
     if args.task == "inpaint":
         from gencor.training.inpaint import InpaintTrainConfig, train_inpainter
 

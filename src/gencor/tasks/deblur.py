@@ -233,7 +233,9 @@ def deblur(
     lam
         Prior weight of the final deconvolution (default: from the measured noise).
     force
-        Deblur with the best candidate even when the confidence is below the trust threshold.
+        Deblur with the best candidate even when the confidence is below the trust threshold
+        (between the graded and the trust threshold a clean photo gets the gentler "tentative"
+        answer without it).
     config
         Settings of the kernel estimator (:class:`~gencor.EstimatorConfig`); the shipped defaults
         when ``None``.
@@ -263,7 +265,7 @@ def deblur(
     >>> sharp = np.kron(np.random.default_rng(1).uniform(size=(12, 12)), np.ones((8, 8)))
     >>> shake = np.zeros((9, 9)); shake[4, 1:8] = 1 / 7
     >>> result = deblur(convolve(sharp, shake, mode="reflect"), kernel_size=9, generator="none")
-    >>> result.image.shape, result.kernel.shape, result.report.decision in ("deblurred", "conservative", "unchanged")
+    >>> result.image.shape, result.kernel.shape, result.report.decision in ("deblurred", "conservative", "tentative", "unchanged")
     ((96, 96), (9, 9), True)
     """
     with fft.set_workers(fft_workers()):
