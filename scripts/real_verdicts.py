@@ -20,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-from gencor.assess import GRADED_MAX_NOISE, GRADED_THRESHOLD, TRUST_THRESHOLD, Evidence, confidence
+from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, lowest_answered
 from gencor.bench.calibrate import withheld_by_rule
 
 
@@ -74,7 +74,7 @@ def main() -> None:
             decision, output = "deblurred", eye[top]
             counts[output] = counts.get(output, 0) + 1
             agrees = output == "better"
-        elif conf[top] >= GRADED_THRESHOLD and report["noise_sigma"] <= GRADED_MAX_NOISE and not rule:
+        elif conf[top] >= lowest_answered(report["noise_sigma"]) and not rule:
             twin = top if top.endswith("conservative") else f"{top} conservative"
             decision, output = f"tentative ({twin})", eye[twin]
             counts[output] = counts.get(output, 0) + 1

@@ -135,3 +135,9 @@ def confidence(evidence: Evidence) -> float:
     """Probability, under the calibrated model, that the output is better than the input."""
     z = BIAS + float(np.dot(WEIGHTS, evidence.vector()))
     return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def lowest_answered(sigma: float) -> float:
+    """The lowest confidence that still gets an answer on a photo of noise ``sigma``: the graded
+    threshold on clean photos, the trust threshold on noisier ones."""
+    return GRADED_THRESHOLD if sigma <= GRADED_MAX_NOISE else TRUST_THRESHOLD

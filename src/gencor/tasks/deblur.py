@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy import fft, ndimage
 
-from gencor.assess import GRADED_MAX_NOISE, GRADED_THRESHOLD, TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
+from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, lowest_answered, overshoot, residual, ringing, spread
 from gencor.generators import generator_factory
 from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
@@ -513,28 +513,27 @@ def _finish(
         warnings.append(
             f"the photo is too noisy to trust a kernel (noise {sigma:.3f} > {MAX_TRUSTED_NOISE}); it is returned unchanged (use --force to deblur anyway)"
         )
-    elif conf >= TRUST_THRESHOLD or force:
-        decision = "conservative" if best.endswith("conservative") else "deblurred"
+    elif conf >= lowest_answered(sigma) or force:
+        if conf >= TRUST_THRESHOLD or force:
+            decision = "conservative" if best.endswith("conservative") else "deblurred"
+            if conf < TRUST_THRESHOLD:
+                warnings.append(f"low confidence ({conf:.2f}); deblurred anyway because of --force")
+        else:
+            # A graded answer: the kernel is likely right but the full deconvolution risky.
+            decision = "tentative"
+            best = best if best.endswith("conservative") else f"{best} conservative"
+            ev = scored[best][1]
+            kernel, lam_best = candidates[best]
+            warnings.append(
+                f"moderate confidence ({conf:.2f} < {TRUST_THRESHOLD}); deblurred gently with a stronger prior: compare with the input "
+                "(use --force for the full deblurring)"
+            )
         sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1).image
-        if conf < TRUST_THRESHOLD:
-            warnings.append(f"low confidence ({conf:.2f}); deblurred anyway because of --force")
-    elif conf >= GRADED_THRESHOLD and sigma <= GRADED_MAX_NOISE:
-        # A graded answer: the kernel is likely right but the full deconvolution risky.
-        decision = "tentative"
-        best = best if best.endswith("conservative") else f"{best} conservative"
-        ev = scored[best][1]
-        kernel, lam_best = candidates[best]
-        sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1).image
-        warnings.append(
-            f"moderate confidence ({conf:.2f} < {TRUST_THRESHOLD}); deblurred gently with a stronger prior: compare with the input "
-            "(use --force for the full deblurring)"
-        )
     else:
         decision, withheld = "unchanged", "confidence"
         sharp = arr.copy()
         warnings.append(
-            f"no trustworthy kernel found (confidence {conf:.2f} < {GRADED_THRESHOLD if sigma <= GRADED_MAX_NOISE else TRUST_THRESHOLD}); "
-            "the photo is returned unchanged (use --force to deblur anyway)"
+            f"no trustworthy kernel found (confidence {conf:.2f} < {lowest_answered(sigma)}); the photo is returned unchanged (use --force to deblur anyway)"
         )
     sharp = from_planes(to_planes(sharp), channel_axis)
     clock.lap("deconvolution")
