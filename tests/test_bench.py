@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from scipy.io import savemat
+from scipy.ndimage import convolve
 from scipy.signal import correlate2d
 
 from conftest import shapes_image
@@ -68,10 +69,10 @@ def test_synthetic_cases_blur_with_real_borders() -> None:
 
 
 def test_ablation_bench_compares_three_variants(tmp_path: Path) -> None:
-    from gencor.bench.ablation import VARIANTS, run_ablation
+    from gencor.bench.ablation import VARIANTS, levin_ablation
 
     out = tmp_path / "out"
-    summaries = run_ablation(_levin_set(tmp_path / "levin"), out_dir=out, kernel_size=9, jobs=1, images=1, limit=None, quiet=True)
+    summaries = levin_ablation(_levin_set(tmp_path / "levin"), out_dir=out, kernel_size=9, jobs=1, images=1, limit=None, quiet=True)
     assert set(summaries) == set(VARIANTS) and all(s["images"] == 2 for s in summaries.values())
     text = (out / "ablation.md").read_text()
     assert "never increases in the long run: True" in text
@@ -84,6 +85,40 @@ def test_ablation_bench_compares_three_variants(tmp_path: Path) -> None:
     assert all(r[3].strip() in ("1.000", "") for r in by_variant["Generator only"])
     assert all(r[2].strip() == "0" for r in by_variant["Corrector only"])
     assert any(int(r[2]) > 0 for r in by_variant["GCM"])
+
+
+def test_real_ablation_makes_blind_sheets_and_counts_verdicts(tmp_path: Path) -> None:
+    from gencor.bench.ablation import VARIANTS, run_real_ablation, summarize_real
+    from gencor.io import Photo, write_image
+
+    blurry = tmp_path / "real" / "blurry"
+    blurry.mkdir(parents=True)
+    shake = np.zeros((9, 9))
+    shake[4, 1:8] = 1 / 7
+    for i in range(4):  # every third by name: photos 0 and 3
+        rgb = np.stack([convolve(shapes_image(128, seed=i), shake, mode="reflect")] * 3, axis=-1)
+        write_image(blurry / f"p{i}.jpg", Photo(rgb, None, 8))
+    out = tmp_path / "out"
+    labels = out / "labels.csv"
+    table = run_real_ablation(tmp_path / "real", out_dir=out, jobs=1, limit=None, quiet=True, labels=labels)
+    assert [r["photos"] for r in table] == [2, 2, 2]
+    assert sorted(p.name for p in (out / "ablation_real").iterdir()) == ["p0.jpg", "p3.jpg"]
+    rows = (out / "ablation_real.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * len(VARIANTS)
+    # The letters hide the variants: each photo uses A, B and C once.
+    head = rows[0].split(",")
+    letters = {}
+    for line in rows[1:]:
+        r = dict(zip(head, line.split(","), strict=True))
+        letters.setdefault(r["photo"], set()).add(r["letter"])
+    assert all(v == {"A", "B", "C"} for v in letters.values())
+    labels.write_text("photo,variant,verdict\np0,GCM,better\np3,GCM,worse\np0,Corrector only,same\np3,Corrector only,same\n")
+    table = {r["variant"]: r for r in summarize_real(out, labels=labels, quiet=True)}
+    assert (table["GCM"]["better (eye)"], table["GCM"]["worse (eye)"], table["Corrector only"]["same (eye)"]) == (1, 1, 2)
+    assert table["Generator only"]["better (eye)"] == ""  # not judged
+    labels.write_text("photo,variant,verdict\np0,GCM,fine\n")
+    with pytest.raises(ValueError, match="not one of"):
+        summarize_real(out, labels=labels, quiet=True)
 
 
 def _beyond_data(root: Path) -> Path:

@@ -46,9 +46,36 @@ def test_quick_training_lowers_the_loss_and_resumes(tmp_path: Path) -> None:
 
 def test_train_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     data = _photos(tmp_path / "train")
-    assert main(["train", "--quick", "--data", str(data), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 0
+    assert main(["train", "--task", "kernel", "--quick", "--data", str(data), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 0
     assert "validation gradient PSNR" in capsys.readouterr().out
+    assert main(["train", "--task", "kernel", "--quick", "--data", str(tmp_path / "nothing"), "--quiet"]) == 2
+    assert main(["train", "--task", "kernel", "--device", "cuda", "--quick", "--data", str(data), "--quiet"]) == 2
+
+
+def test_restorer_training_writes_weights_the_pipeline_reads(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from gencor.models.restorer import load_nets
+    from gencor.training.restorer import NU_GRID
+
+    data = _photos(tmp_path / "train")
+    out = tmp_path / "r.pt"
+    assert main(["train", "--quick", "--data", str(data), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "validation PSNR" in text and "nu " in text
+    nets = load_nets(out)
+    assert nets.nu in NU_GRID
+    state = torch.load(out, weights_only=True)
+    assert np.isfinite(state["val_psnr"]) and len(state["ranked"]) == len(NU_GRID)
     assert main(["train", "--quick", "--data", str(tmp_path / "nothing"), "--quiet"]) == 2
+
+
+def test_damaged_kernels_stay_kernels(rng: np.random.Generator) -> None:
+    from gencor.kernels.trajectory import random_motion_kernel
+    from gencor.training.restorer import damaged
+
+    for _ in range(5):
+        k = damaged(random_motion_kernel(21, rng), rng)
+        assert k.shape[0] == k.shape[1] and k.shape[0] % 2 == 1
+        assert abs(k.sum() - 1) < 1e-9 and k.min() >= 0
 
 
 def test_inpainter_starts_as_the_identity() -> None:

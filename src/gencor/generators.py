@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gencor.kernels.estimate import GeneratorFactory
+    from gencor.propagation.final import FinalStage
     from gencor.propagation.gcm import Generator, LpPrior
 
 #: The names, in the order the CLI lists them (the first is the default).
@@ -32,3 +33,15 @@ def generator_factory(name: str) -> GeneratorFactory:
     if name not in factories:
         raise ValueError(f"unknown generator {name!r}; choose from {', '.join(NAMES)}")
     return factories[name]
+
+
+def final_stage(name: str) -> FinalStage | None:
+    """The final stage's Generator and blur score for the Generator called ``name``: the shipped
+    networks for ``"cnn"``; ``None`` (the deconvolution is the answer) for the others."""
+    if name not in NAMES:
+        raise ValueError(f"unknown generator {name!r}; choose from {', '.join(NAMES)}")
+    if name != "cnn":
+        return None
+    from gencor.models.restorer import shipped_stage
+
+    return shipped_stage()

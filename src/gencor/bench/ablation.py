@@ -10,25 +10,30 @@ scale. Part two is the full Levin table of each variant.
 from __future__ import annotations
 
 import platform
+import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
 from scipy.io import loadmat
 
 from gencor.bench.common import Row, markdown_table, run_pool, write_tables
 from gencor.bench.levin import levin_case, summary
+from gencor.bench.real import CROP
 from gencor.bench.synthetic import COLUMNS as SYNTHETIC_COLUMNS
 from gencor.bench.synthetic import Case, noisy_cases, synthetic_row
 from gencor.generators import generator_factory
-from gencor.io import atomic_write
+from gencor.io import atomic_write, read_image
 from gencor.kernels.estimate import estimate_kernel, resize_kernel
+from gencor.layout import luminance
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import Convolution
 from gencor.operators.gradient import Gradient
 from gencor.propagation.fidelity import SplitFidelity
 from gencor.propagation.gcm import LpPrior, propagate
+from gencor.tasks.deblur import best_window, deblur, final_stage_outcome
 from gencor.tasks.deconv import deconvolve
 
 #: name -> (generator, corrector)
@@ -171,32 +176,103 @@ def noisy_ablation(test_dir: Path, *, sigmas: tuple[float, ...], jobs: int, limi
                     "worse_than_input": int(np.sum(gains < -0.1)),
                     "worse_than_corrector_0.2db": int(np.sum(np.array(behind) < -0.2)),
                     "unchanged": sum(r["decision"] == "unchanged" for r in sel),
+                    "final_stage_kept": _kept(sel),
                 }
             )
     return rows, table
 
 
-def run_ablation(
-    data: Path,
-    *,
-    out_dir: Path,
-    kernel_size: int,
-    jobs: int,
-    images: int,
-    limit: int | None,
-    quiet: bool,
-    noisy: Path | None = None,
-    sigmas: tuple[float, ...] = (0.01, 0.02),
-) -> dict[str, dict[str, float]]:
-    """Write ``ablation_stages.png``, ``ablation.md`` and ``ablation.csv`` (and, with ``noisy``, the
-    noisy-set table in ``ablation.md`` and ``ablation_noisy.csv``); return the Levin summaries."""
+#: Real photos: every ``REAL_STRIDE``-th of Lai et al.'s sorted set (chosen by name, not by result).
+REAL_STRIDE = 3
+#: Verdicts by eye, one per photo and variant, against the input.
+VERDICTS = ("better", "same", "worse")
+
+
+def _real_row(job: tuple[Path, str, Path]) -> Row:
+    """One variant on one real photo: the output's most detailed window (saved for the sheet) and
+    the decisions."""
+    path, variant, crops = job
+    photo = read_image(path)
+    gen, corr = VARIANTS[variant]
+    result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, generator=gen, corrector=corr)
+    rows, cols = best_window(luminance(photo.pixels), CROP)
+    crop = np.uint8(np.round(255 * np.clip(result.image[rows, cols], 0, 1)))
+    atomic_write(crops / f"{path.stem}.{variant.replace(' ', '_')}.png", lambda tmp: Image.fromarray(crop).save(tmp, format="PNG"))
+    rep = result.report
+    return {
+        "photo": path.stem,
+        "variant": variant,
+        "decision": rep.decision,
+        "confidence": rep.confidence,
+        "kernel_size": rep.kernel_size,
+        "final_stage": final_stage_outcome(rep.final_stage),
+        "seconds": rep.seconds,
+        "final_stage_seconds": rep.timings.get("final stage", 0.0),
+    }
+
+
+def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0) -> list[Row]:
+    """Per photo, the input window and the three variants' outputs under the letters A, B, C in a
+    random order (so the eye judges blind); the key (letter -> variant) is returned and written."""
+    rng = np.random.default_rng(seed)
+    (out_dir / "ablation_real").mkdir(parents=True, exist_ok=True)
+    key = []
+    for path in photos:
+        photo = read_image(path)
+        rows, cols = best_window(luminance(photo.pixels), CROP)
+        tiles = [("input", Image.fromarray(np.uint8(np.round(255 * photo.pixels[rows, cols]))))]
+        order = [list(VARIANTS)[i] for i in rng.permutation(len(VARIANTS))]
+        for letter, variant in zip("ABC", order, strict=True):
+            with Image.open(crops / f"{path.stem}.{variant.replace(' ', '_')}.png") as im:
+                tiles.append((letter, im.copy()))
+        key.append({"photo": path.stem, **dict(zip("ABC", order, strict=True))})
+        w, h = tiles[0][1].size
+        sheet = Image.new("RGB", (len(tiles) * (w + 10), h + 24), "white")
+        draw = ImageDraw.Draw(sheet)
+        for i, (label, tile) in enumerate(tiles):
+            draw.text((i * (w + 10) + 4, 4), f"{path.stem}: {label}" if i == 0 else label, fill="black")
+            sheet.paste(tile.convert("RGB"), (i * (w + 10), 24))
+        atomic_write(out_dir / "ablation_real" / f"{path.stem}.jpg", lambda tmp, sh=sheet: sh.save(tmp, format="JPEG", quality=88))
+    return key
+
+
+def real_summary(rows: list[Row], labels: Path) -> list[Row]:
+    """Per variant: the decisions, the final-stage proposals kept, and (where ``labels`` exists,
+    ``photo,variant,verdict`` by eye) how many outputs are better, the same or worse than the input."""
+    verdicts: dict[tuple[str, str], str] = {}
+    if labels.exists():
+        for line in labels.read_text().splitlines()[1:]:
+            photo, variant, verdict = (v.strip() for v in line.split(","))
+            if verdict not in VERDICTS:
+                raise ValueError(f"{labels}: verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+            verdicts[(photo, variant)] = verdict
+    table = []
+    for v in VARIANTS:
+        sel = [r for r in rows if r["variant"] == v]
+        judged = [verdicts.get((r["photo"], v), "") for r in sel]
+        table.append(
+            {
+                "variant": v,
+                "photos": len(sel),
+                "answered": sum(r["decision"] != "unchanged" for r in sel),
+                "final_stage_kept": _kept(sel),
+                **{f"{verdict} (eye)": judged.count(verdict) if any(judged) else "" for verdict in VERDICTS},
+            }
+        )
+    return table
+
+
+def levin_ablation(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: int, images: int, limit: int | None, quiet: bool) -> dict[str, dict[str, float]]:
+    """Stage curves on a few Levin images, the Corrector's decisions and the full Levin table of
+    each variant: ``ablation_stages.png``, ``ablation.md``, ``ablation.csv``; the summaries."""
     files = sorted(data.glob("*.mat"))
     if not files:
         raise ValueError(f"no .mat files in {data}; point --data at the levin09 folder")
     # A few images, each with another kernel: Levin's files are ordered image-major, 8 kernels
-    # each, so a stride of 9 steps through both.
+    # each, so a stride of 9 steps through both. The curves need a fixed size.
+    curve_size = kernel_size if isinstance(kernel_size, int) else 31
     few = [files[(9 * i) % len(files)] for i in range(min(images, len(files)))]
-    curves = run_pool(stage_curves, [(f, kernel_size, v) for f in few for v in VARIANTS], jobs=jobs, quiet=quiet, desc="ablation stages")
+    curves = run_pool(stage_curves, [(f, curve_size, v) for f in few for v in VARIANTS], jobs=jobs, quiet=quiet, desc="ablation stages")
     gcm_kernel = next(r["kernel"] for r in curves if r["variant"] == "GCM")
     psi = psi_curves(few[0], gcm_kernel)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +280,7 @@ def run_ablation(
     files = files[:limit] if limit else files
     rows = run_pool(_levin_row, [(f, kernel_size, v) for v in VARIANTS for f in files], jobs=jobs, quiet=quiet, desc="ablation levin")
     summaries = {v: summary([r for r in rows if r["variant"] == v]) for v in VARIANTS}
-    table = [{"variant": v, **s} for v, s in summaries.items()]
+    table = [{"variant": v, **s, "final_stage_kept": _kept([r for r in rows if r["variant"] == v])} for v, s in summaries.items()]
     gcm = summaries["GCM"]
     others = [s for v, s in summaries.items() if v != "GCM"]
     margin_er = min(s["mean_er"] for s in others) - gcm["mean_er"]
@@ -213,29 +289,109 @@ def run_ablation(
     header = (
         f"# Ablation: Generator + Corrector against either alone\n\n`gencor bench ablation --kernel-size {kernel_size} --jobs {jobs}` "
         f"on {platform.machine()}, {len(files)} Levin images per variant. Stage curves: `ablation_stages.png` "
-        f"({', '.join(f.stem for f in few)}).\n\n"
+        f"({', '.join(f.stem for f in few)}, kernel size {curve_size}). The noisy set: `ablation_noisy.md`; real photos: `ablation_real.md`.\n\n"
         f"GCM margin over the best other variant: mean error ratio {margin_er:+.3f} (positive = GCM lower), "
         f"mean PSNR {margin_psnr:+.2f} dB. GCM's Psi never increases in the long run: {psi_ok}."
     )
-    columns = ["variant", "er<=2", "er<=3", "median_er", "mean_er", "mean_sqrt_er", "mean_psnr", "mean_ssim", "mean_seconds"]
+    columns = ["variant", "er<=2", "er<=3", "median_er", "mean_er", "mean_sqrt_er", "mean_psnr", "mean_ssim", "mean_seconds", "final_stage_kept"]
     decisions = decision_table(curves)
     header += (
-        "\n\n## The Corrector's decisions\n\nPer scale (0 = coarsest), summed over the images followed stage by stage: runs where a "
-        "Generator proposed and the share of those proposals the Corrector kept; runs where only the warm start was tested and the "
-        "share kept. Without the Corrector (Generator only) every proposal is taken.\n\n"
+        "\n\n## The Corrector's decisions\n\nIn the kernel step, per scale (0 = coarsest), summed over the images followed stage by "
+        "stage: runs where a Generator proposed and the share of those proposals the Corrector kept; runs where only the warm start "
+        "was tested and the share kept. Without the Corrector (Generator only) every proposal is taken. In the final stage "
+        "(`final_stage_kept` below): the photos whose restoration the Corrector kept, of those deblurred.\n\n"
         + markdown_table(decisions, ["variant", "scale", "proposals", "proposals_accepted", "warm_starts", "warm_starts_accepted"])
         + "\n## Levin table"
     )
-    if noisy is not None:
-        noisy_rows, noisy_table = noisy_ablation(noisy, sigmas=sigmas, jobs=jobs, limit=limit, quiet=quiet)
-        noisy_columns = ["sigma", "variant", "images", "er<=3", "median_er", "mean_gain_db", "worse_than_input", "worse_than_corrector_0.2db", "unchanged"]
-        header = header.replace(
-            "\n## Levin table",
-            "\n## Noisy set\n\nSet12 and Kodak24 (gray), camera shake up to 75 px, every third photo with clipped lights, 8 bit "
-            "(`gencor bench noisy`), default options and automatic kernel size. worse_than_corrector_0.2db: photos where the variant's PSNR is "
-            "more than 0.2 dB below Corrector only's.\n\n" + markdown_table(noisy_table, noisy_columns) + "\n## Levin table",
-        )
-        write_tables(out_dir, "ablation_noisy", noisy_rows, ["sigma", "variant", *SYNTHETIC_COLUMNS], "# Ablation on the noisy set, every photo")
     md = write_tables(out_dir, "ablation", table, columns, header)
-    print(md)
+    if not quiet:
+        print(md)
     return summaries
+
+
+def _kept(rows: list[Row]) -> str:
+    """``kept/proposed`` of the final stage over ``rows``."""
+    proposed = [r for r in rows if r.get("final_stage") in ("kept", "rejected")]
+    return f"{sum(r['final_stage'] == 'kept' for r in proposed)}/{len(proposed)}"
+
+
+def run_noisy_ablation(test_dir: Path, *, out_dir: Path, sigmas: tuple[float, ...], jobs: int, limit: int | None, quiet: bool) -> list[Row]:
+    """The noisy-set part: ``ablation_noisy.md`` (the summary) and ``ablation_noisy.csv`` (every photo)."""
+    rows, table = noisy_ablation(test_dir, sigmas=sigmas, jobs=jobs, limit=limit, quiet=quiet)
+    columns = [
+        "sigma",
+        "variant",
+        "images",
+        "er<=3",
+        "median_er",
+        "mean_gain_db",
+        "worse_than_input",
+        "worse_than_corrector_0.2db",
+        "unchanged",
+        "final_stage_kept",
+    ]
+    header = (
+        f"# Ablation on the noisy set\n\n`gencor bench ablation --jobs {jobs}` on {platform.machine()}: Set12 and Kodak24 (gray), camera "
+        "shake up to 75 px, every third photo with clipped lights, 8 bit (`gencor bench noisy`), default options and automatic kernel size. "
+        "worse_than_corrector_0.2db: photos where the variant's PSNR is more than 0.2 dB below Corrector only's; final_stage_kept: the "
+        "photos whose restoration the Corrector kept, of those deblurred. Every photo: `ablation_noisy.csv`."
+    )
+    md = write_tables(out_dir, "ablation_noisy_summary", table, columns, header)
+    atomic_write(out_dir / "ablation_noisy.md", lambda tmp: tmp.write_text(md))
+    (out_dir / "ablation_noisy_summary.md").unlink()
+    (out_dir / "ablation_noisy_summary.csv").unlink()
+    write_tables(out_dir, "ablation_noisy_photos", rows, ["sigma", "variant", *SYNTHETIC_COLUMNS, "final_stage"], "")
+    (out_dir / "ablation_noisy_photos.csv").replace(out_dir / "ablation_noisy.csv")
+    (out_dir / "ablation_noisy_photos.md").unlink()
+    if not quiet:
+        print(md)
+    return table
+
+
+REAL_COLUMNS = ["photo", "variant", "letter", "decision", "confidence", "kernel_size", "final_stage", "seconds", "final_stage_seconds"]
+
+
+def run_real_ablation(real: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: bool, labels: Path) -> list[Row]:
+    """The real-photo part: blind sheets of every :data:`REAL_STRIDE`-th photo in ``ablation_real/``,
+    the decisions and the key in ``ablation_real.csv``, the summary in ``ablation_real.md``."""
+    photos = sorted((real / "blurry").glob("*.jpg"))[::REAL_STRIDE][:limit]
+    if not photos:
+        raise ValueError(f"no blurry/*.jpg in {real}; point --real at the real_lai16 folder")
+    with tempfile.TemporaryDirectory(prefix="gencor_ablation_") as tmp:
+        crops = Path(tmp)
+        rows = run_pool(_real_row, [(p, v, crops) for p in photos for v in VARIANTS], jobs=jobs, quiet=quiet, desc="ablation real")
+        key = {r["photo"]: r for r in real_sheets(photos, crops, out_dir)}
+    for r in rows:
+        r["letter"] = next(letter for letter in "ABC" if key[r["photo"]][letter] == r["variant"])
+    write_tables(out_dir, "ablation_real_photos", rows, REAL_COLUMNS, "")
+    (out_dir / "ablation_real_photos.csv").replace(out_dir / "ablation_real.csv")
+    (out_dir / "ablation_real_photos.md").unlink()
+    return summarize_real(out_dir, labels=labels, quiet=quiet)
+
+
+def summarize_real(out_dir: Path, *, labels: Path, quiet: bool) -> list[Row]:
+    """``ablation_real.md`` from ``ablation_real.csv`` and the verdicts by eye in ``labels`` (so that
+    the summary can be rewritten once the sheets are judged, without running the photos again)."""
+    csv_path = out_dir / "ablation_real.csv"
+    if not csv_path.exists():
+        raise ValueError(f"no {csv_path}; run 'gencor bench ablation --real ...' first")
+    lines = csv_path.read_text().splitlines()
+    head = lines[0].split(",")
+    rows: list[Row] = [dict(zip(head, line.split(","), strict=True)) for line in lines[1:]]
+    table = real_summary(rows, labels)
+    n = len({r["photo"] for r in rows})
+    header = (
+        f"# Ablation on real photos\n\nEvery {REAL_STRIDE}rd photo of `real_lai16` by name ({n} photos, the same for every variant), "
+        f"default options, on {platform.machine()}. The sheets in `ablation_real/` show the most detailed window of the input and the three "
+        "outputs under the letters A, B, C in a random order per photo, so that the eye judges blind; the key is the `letter` column of "
+        f"`ablation_real.csv`. Verdicts by eye, each output against the input: `{labels.name}`. final_stage_kept: photos whose "
+        "restoration the Corrector kept, of those deblurred."
+    )
+    columns = ["variant", "photos", "answered", "final_stage_kept", *(f"{v} (eye)" for v in VERDICTS)]
+    md = write_tables(out_dir, "ablation_real_summary", table, columns, header)
+    atomic_write(out_dir / "ablation_real.md", lambda tmp: tmp.write_text(md))
+    (out_dir / "ablation_real_summary.md").unlink()
+    (out_dir / "ablation_real_summary.csv").unlink()
+    if not quiet:
+        print(md)
+    return table

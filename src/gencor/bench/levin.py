@@ -16,7 +16,7 @@ from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
 from gencor.plots import cdf_plot
-from gencor.tasks.deblur import deblur
+from gencor.tasks.deblur import deblur, final_stage_outcome
 from gencor.tasks.deconv import deconvolve, default_lam
 
 COLUMNS = [
@@ -32,6 +32,7 @@ COLUMNS = [
     "peak_mib",
     "psnr_true_kernel",
     "ssim_true_kernel",
+    "final_stage",
 ]
 
 
@@ -42,8 +43,10 @@ def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", co
     k_true = f[::-1, ::-1]
     if generator == "cnn":  # torch and the weights load once per process, outside the timing
         from gencor.models.generator import shipped_generator
+        from gencor.models.restorer import shipped_stage
 
         shipped_generator()
+        shipped_stage()
     result, seconds, peak = measured(lambda: deblur(y, kernel_size=kernel_size, generator=generator, corrector=corrector))
     lam = default_lam(estimate_noise(y))
     est = image_scores(result.image, x)
@@ -61,6 +64,7 @@ def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", co
         "peak_mib": peak,
         "psnr_true_kernel": ref["psnr"],
         "ssim_true_kernel": ref["ssim"],
+        "final_stage": final_stage_outcome(result.report.final_stage),
     }
 
 

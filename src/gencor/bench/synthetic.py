@@ -24,7 +24,7 @@ from gencor.kernels.trajectory import random_motion_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
 from gencor.plots import cdf_plot
-from gencor.tasks.deblur import deblur
+from gencor.tasks.deblur import deblur, final_stage_outcome
 from gencor.tasks.deconv import deconvolve, default_lam
 
 COLUMNS = [
@@ -42,6 +42,7 @@ COLUMNS = [
     "kernel_similarity",
     "seconds",
     "peak_mib",
+    "final_stage",
 ]
 #: The noisy set: kernels up to this size, crops up to this side, and every third photo with
 #: clipped lights.
@@ -145,6 +146,7 @@ def synthetic_row(case: Case, kernel_size: int | str, *, generator: str = "cnn",
         "kernel_similarity": kernel_similarity(result.kernel, k),
         "seconds": seconds,
         "peak_mib": peak,
+        "final_stage": final_stage_outcome(result.report.final_stage),
     }
 
 

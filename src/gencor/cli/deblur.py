@@ -56,8 +56,9 @@ def add_parser(sub: Any) -> None:
         "--generator",
         choices=list(GENERATOR_NAMES),
         default=GENERATOR_NAMES[0],
-        help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic "
-        "shrinkage)",
+        help="Generator of each stage: 'cnn' (the shipped networks, default: in the kernel step, and in the final stage a network that restores the "
+        "deconvolution, kept only if the objective with the learned blur score does not increase), 'none' (identity, i.e. the Corrector-only variant: "
+        "the output is the deconvolution) or 'shrink' (analytic shrinkage)",
     )
     p.add_argument(
         "--no-corrector",

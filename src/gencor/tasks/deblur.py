@@ -35,13 +35,14 @@ import numpy as np
 from scipy import fft, ndimage
 
 from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similarity, lowest_answered, overshoot, residual, ringing, spread
-from gencor.generators import generator_factory
+from gencor.generators import final_stage, generator_factory
 from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
+from gencor.propagation.final import FinalObjective, correct
 from gencor.tasks.deconv import LAM_MAX, check_lam, clipped_pixels, deconvolve, default_lam
 from gencor.threads import fft_workers
 from gencor.validate import as_image, check_kernel_size
@@ -100,8 +101,12 @@ class DeblurReport:
     evidence: dict[str, float] = field(default_factory=dict)
     candidates: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Seconds per stage: ``analysis`` (noise, clipped lights), ``estimation`` (the sizing runs),
-    #: ``checks`` (agreement windows and candidate scoring) and ``deconvolution`` (the output).
+    #: ``checks`` (agreement windows and candidate scoring), ``deconvolution`` (the output) and
+    #: ``final stage`` (the restoring Generator and its Corrector).
     timings: dict[str, float] = field(default_factory=dict)
+    #: The final stage: whether the Generator proposed a restoration of the deconvolution, whether
+    #: the Corrector kept it, and ``Psi_D`` of the deconvolution and of the proposal.
+    final_stage: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -353,7 +358,9 @@ def _deblur(
         fine = run(y, max_size, None if valid is None else valid[window], "estimate")
         clock.lap("estimation")
         # Too small for a half scale: one kernel, nothing to compare it with.
-        return _finish(arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, {"fine": 1.0}), clock)
+        return _finish(
+            arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, {"fine": 1.0}), clock, stage=(generator, corrector)
+        )
 
     ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
     mask = None if valid is None else valid[window]
@@ -408,7 +415,9 @@ def _deblur(
         cut.add("dark")
     if cut:
         warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
-    return _finish(arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stabilities), clock, cut=cut)
+    return _finish(
+        arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stabilities), clock, cut=cut, stage=(generator, corrector)
+    )
 
 
 def _dark_family(y: np.ndarray, mask: np.ndarray | None, ladder: list[int], *, auto: bool, steps: _Steps, clock: _Clock) -> tuple[np.ndarray, float, bool]:
@@ -466,6 +475,37 @@ def _consensus(kernels: dict[str, np.ndarray], *, fallback: float) -> dict[str, 
     return out
 
 
+def final_stage_outcome(final: dict[str, Any]) -> str:
+    """The final stage in one word: "kept" or "rejected" (the Corrector's verdict on the
+    restoration), "unchecked" (Generator only), "" when nothing was proposed."""
+    if not final.get("proposed"):
+        return ""
+    if "psi_proposal" not in final:
+        return "unchecked"
+    return "kept" if final["accepted"] else "rejected"
+
+
+def _final_stage(
+    arr: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, lam: float, sigma: float, generator: str, corrector: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The last stage of Algorithm 1 on the deconvolution ``sharp`` of the photo ``arr`` (channels
+    last): the Generator restores the luminance, the Corrector keeps the restoration only if
+    ``Psi_D`` (:mod:`gencor.propagation.final`) does not increase. Color channels take the
+    luminance's correction, so no hue shifts."""
+    learned = final_stage(generator)
+    if learned is None:
+        return sharp, {"proposed": False}
+    blurred_l, current_l = luminance(arr), luminance(sharp)
+    correction = learned.propose(current_l, blurred_l, sigma) - current_l
+    proposal = np.clip(sharp + (correction if sharp.ndim == 2 else correction[..., None]), 0.0, 1.0)
+    if not corrector:  # the Generator-only variant: no test, no guarantee
+        return proposal, {"proposed": True, "accepted": True}
+    objective = FinalObjective(blurred_l, kernel, lam, learned.nu, learned.score, weight=~clipped_pixels(blurred_l))
+    decision = correct(current_l, luminance(proposal), objective)
+    info = {"proposed": True, "accepted": decision.accepted, "psi_deconvolution": decision.psi_current, "psi_proposal": decision.psi_proposal}
+    return (proposal if decision.accepted else sharp), info
+
+
 def _finish(
     arr: np.ndarray,
     y: np.ndarray,
@@ -480,9 +520,11 @@ def _finish(
     clock: _Clock,
     *,
     cut: set[str] | None = None,
+    stage: tuple[str, bool] = ("none", True),
 ) -> DeblurResult:
     """Score each candidate (a kernel and a prior weight) on the estimation window, keep the most
-    trusted, apply it."""
+    trusted, apply it; then the final stage (``stage``: the Generator's name and whether the
+    Corrector runs) proposes a restoration of the deconvolution."""
     base_lam = default_lam(sigma) if lam is None else lam
     candidates = {name: (k, base_lam) for name, k in kernels.items()}
     candidates.update({f"{name} conservative": (k, min(CONSERVATIVE_LAM * base_lam, LAM_MAX)) for name, k in kernels.items()})
@@ -499,6 +541,7 @@ def _finish(
     conf, ev = scored[best]
     kernel, lam_best = candidates[best]
     withheld = ""
+    final: dict[str, Any] = {"proposed": False}
     if cut and not force:
         decision, withheld = "unchanged", "cut"
         sharp = arr.copy()
@@ -529,6 +572,9 @@ def _finish(
                 "(use --force for the full deblurring)"
             )
         sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1).image
+        clock.lap("deconvolution")
+        sharp, final = _final_stage(arr, sharp, kernel, lam_best, sigma, *stage)
+        clock.lap("final stage")
     else:
         decision, withheld = "unchanged", "confidence"
         sharp = arr.copy()
@@ -549,5 +595,6 @@ def _finish(
         evidence=ev.as_dict(),
         candidates={n: {"confidence": float(c), "lam": float(candidates[n][1]), **e.as_dict()} for n, (c, e) in scored.items()},
         timings=dict(clock.seconds),
+        final_stage=final,
     )
     return DeblurResult(image=sharp, kernel=kernel, estimate=estimate, report=report, candidates={n: k for n, (k, _) in candidates.items()})
