@@ -20,8 +20,8 @@ from gencor.bench.synthetic import Case, synthetic_row, validation_cases
 
 def _row(job: tuple[Case, str]) -> Row:
     case, variant = job
-    gen, corr = VARIANTS[variant]
-    return {"variant": variant, "sigma": case.sigma, **synthetic_row(case, "auto", generator=gen, corrector=corr)}
+    gen, corr, final = VARIANTS[variant]
+    return {"variant": variant, "sigma": case.sigma, **synthetic_row(case, "auto", generator=gen, corrector=corr, final_stage=final)}
 
 
 def main() -> None:

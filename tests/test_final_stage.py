@@ -148,3 +148,19 @@ def test_unreadable_weights_are_a_value_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="cannot read the restorer weights"):
         load_nets(bad)
+
+
+def test_final_stage_is_opt_in(rng: np.random.Generator) -> None:
+    from gencor.tasks.deblur import deblur
+
+    _, y = _blurred(rng, 128)
+    plain = deblur(y, kernel_size=9, force=True)
+    assert plain.report.final_stage == {"proposed": False}
+    staged = deblur(y, kernel_size=9, force=True, final_stage=True)
+    info = staged.report.final_stage
+    assert info["proposed"] and np.isfinite(info["psi_deconvolution"])
+    # The Corrector's verdict is the one its objective gives: never a higher Psi_D kept.
+    assert info["accepted"] == (info["psi_proposal"] <= info["psi_deconvolution"])
+    assert np.array_equal(staged.kernel, plain.kernel)
+    if not info["accepted"]:
+        assert np.array_equal(staged.image, plain.image)

@@ -9,6 +9,7 @@ scale. Part two is the full Levin table of each variant.
 
 from __future__ import annotations
 
+import functools
 import platform
 import tempfile
 from pathlib import Path
@@ -36,8 +37,9 @@ from gencor.propagation.gcm import LpPrior, propagate
 from gencor.tasks.deblur import best_window, deblur, final_stage_outcome
 from gencor.tasks.deconv import deconvolve
 
-#: name -> (generator, corrector)
-VARIANTS: dict[str, tuple[str, bool]] = {"GCM": ("cnn", True), "Corrector only": ("none", True), "Generator only": ("cnn", False)}
+#: name -> (generator, corrector, final stage): the networks in every stage, the kernel step's and
+#: the final one (``deblur(final_stage=True)``), or none.
+VARIANTS: dict[str, tuple[str, bool, bool]] = {"GCM": ("cnn", True, True), "Corrector only": ("none", True, False), "Generator only": ("cnn", False, True)}
 COLORS = {"GCM": "tab:red", "Corrector only": "tab:blue", "Generator only": "tab:green"}
 #: GCM is drawn dashed and on top, so it stays visible where it coincides with another variant.
 STYLES = {"GCM": dict(ls="--", zorder=3), "Corrector only": dict(ls="-", zorder=2), "Generator only": dict(ls="-", zorder=1)}
@@ -48,7 +50,7 @@ def stage_curves(job: tuple[Path, int, str]) -> Row:
     path, kernel_size, variant = job
     data = loadmat(path)
     x, y, k_true = data["x"], data["y"], data["f"][::-1, ::-1]
-    gen, corr = VARIANTS[variant]
+    gen, corr, _ = VARIANTS[variant]
     est = estimate_kernel(y, kernel_size, generator=generator_factory(gen), corrector=corr)
     sims, psnrs = [], []
     for rec in est.scales:
@@ -104,7 +106,7 @@ def psi_curves(path: Path, kernel: np.ndarray, *, stages: int = 25, lam: float =
     gammas = (beta,) * stages
     u0 = prior.prox(g, 1.0 / beta)
     out = {}
-    for name, (gen, corr) in VARIANTS.items():
+    for name, (gen, corr, _) in VARIANTS.items():
         factory = generator_factory(gen)
         generator = factory(prior, gammas, 0, 0, 0)
         out[name] = propagate(data, prior, u0, gammas=gammas, generator=generator, corrector=corr).psi
@@ -140,16 +142,16 @@ def _stage_figure(rows: list[Row], psi: dict[str, np.ndarray], path: Path) -> No
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
 
 
-def _levin_row(job: tuple[Path, int, str]) -> Row:
+def _levin_row(job: tuple[Path, int | str, str]) -> Row:
     path, kernel_size, variant = job
-    gen, corr = VARIANTS[variant]
-    return {"variant": variant, **levin_case(path, kernel_size, generator=gen, corrector=corr)}
+    gen, corr, final = VARIANTS[variant]
+    return {"variant": variant, **levin_case(path, kernel_size, generator=gen, corrector=corr, final_stage=final)}
 
 
 def _noisy_row(job: tuple[Case, str]) -> Row:
     case, variant = job
-    gen, corr = VARIANTS[variant]
-    return {"variant": variant, "sigma": case.sigma, **synthetic_row(case, "auto", generator=gen, corrector=corr)}
+    gen, corr, final = VARIANTS[variant]
+    return {"variant": variant, "sigma": case.sigma, **synthetic_row(case, "auto", generator=gen, corrector=corr, final_stage=final)}
 
 
 def noisy_ablation(test_dir: Path, *, sigmas: tuple[float, ...], jobs: int, limit: int | None, quiet: bool) -> tuple[list[Row], list[Row]]:
@@ -193,8 +195,8 @@ def _real_row(job: tuple[Path, str, Path]) -> Row:
     the decisions."""
     path, variant, crops = job
     photo = read_image(path)
-    gen, corr = VARIANTS[variant]
-    result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, generator=gen, corrector=corr)
+    gen, corr, final = VARIANTS[variant]
+    result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, generator=gen, corrector=corr, final_stage=final)
     rows, cols = best_window(luminance(photo.pixels), CROP)
     crop = np.uint8(np.round(255 * np.clip(result.image[rows, cols], 0, 1)))
     atomic_write(crops / f"{path.stem}.{variant.replace(' ', '_')}.png", lambda tmp: Image.fromarray(crop).save(tmp, format="PNG"))
@@ -209,6 +211,10 @@ def _real_row(job: tuple[Path, str, Path]) -> Row:
         "seconds": rep.seconds,
         "final_stage_seconds": rep.timings.get("final stage", 0.0),
     }
+
+
+def _save_jpeg(sheet: Image.Image, path: Path) -> None:
+    sheet.save(path, format="JPEG", quality=88)
 
 
 def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0) -> list[Row]:
@@ -232,7 +238,7 @@ def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0) -
         for i, (label, tile) in enumerate(tiles):
             draw.text((i * (w + 10) + 4, 4), f"{path.stem}: {label}" if i == 0 else label, fill="black")
             sheet.paste(tile.convert("RGB"), (i * (w + 10), 24))
-        atomic_write(out_dir / "ablation_real" / f"{path.stem}.jpg", lambda tmp, sh=sheet: sh.save(tmp, format="JPEG", quality=88))
+        atomic_write(out_dir / "ablation_real" / f"{path.stem}.jpg", functools.partial(_save_jpeg, sheet))
     return key
 
 

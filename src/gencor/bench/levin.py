@@ -36,7 +36,7 @@ COLUMNS = [
 ]
 
 
-def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True) -> Row:
+def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True, final_stage: bool = False) -> Row:
     """Deblur one Levin image and score it against the truth and the true-kernel deconvolution."""
     data = loadmat(path)
     x, y, f = data["x"], data["y"], data["f"]
@@ -46,8 +46,9 @@ def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", co
         from gencor.models.restorer import shipped_stage
 
         shipped_generator()
-        shipped_stage()
-    result, seconds, peak = measured(lambda: deblur(y, kernel_size=kernel_size, generator=generator, corrector=corrector))
+        if final_stage:
+            shipped_stage()
+    result, seconds, peak = measured(lambda: deblur(y, kernel_size=kernel_size, generator=generator, corrector=corrector, final_stage=final_stage))
     lam = default_lam(estimate_noise(y))
     est = image_scores(result.image, x)
     ref = image_scores(deconvolve(y, k_true, lam=lam).image, x)

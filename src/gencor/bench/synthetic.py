@@ -122,11 +122,11 @@ def _one(job: tuple[Case, int | str]) -> Row:
     return synthetic_row(case, kernel_size)
 
 
-def synthetic_row(case: Case, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True) -> Row:
+def synthetic_row(case: Case, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True, final_stage: bool = False) -> Row:
     """Deblur one case (default options unless told) and score it against the sharp photo and the
     deconvolution with the true kernel."""
     sharp, blurred, k = make_case(case)
-    result, seconds, peak = measured(lambda: deblur(blurred, kernel_size=kernel_size, generator=generator, corrector=corrector))
+    result, seconds, peak = measured(lambda: deblur(blurred, kernel_size=kernel_size, generator=generator, corrector=corrector, final_stage=final_stage))
     est = image_scores(result.image, sharp)
     ref = image_scores(deconvolve(blurred, k, lam=default_lam(estimate_noise(blurred))).image, sharp)
     before = image_scores(blurred, sharp)

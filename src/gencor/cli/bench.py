@@ -97,11 +97,11 @@ def _ablation(args: argparse.Namespace) -> None:
         raise ValueError(f"unknown --parts {', '.join(sorted(unknown))}; choose from levin, noisy, real")
     common = dict(out_dir=out, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
     if "levin" in parts:
-        levin_ablation(Path(args.data), kernel_size=args.kernel_size, images=args.images, **common)  # type: ignore[arg-type]
+        levin_ablation(Path(args.data), kernel_size=args.kernel_size, images=args.images, **common)
     if "noisy" in parts:
-        run_noisy_ablation(Path(args.noisy), sigmas=tuple(float(s) for s in args.sigmas.split(",")), **common)  # type: ignore[arg-type]
+        run_noisy_ablation(Path(args.noisy), sigmas=tuple(float(s) for s in args.sigmas.split(",")), **common)
     if "real" in parts:
-        run_real_ablation(Path(args.real), labels=labels, **common)  # type: ignore[arg-type]
+        run_real_ablation(Path(args.real), labels=labels, **common)
 
 
 def _synthetic(args: argparse.Namespace) -> None:

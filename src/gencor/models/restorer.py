@@ -62,7 +62,7 @@ class Restorer(nn.Module):
         self.body = nn.Sequential(*layers)
         # Start as the identity: the last layer's output is zero until training moves it.
         last_conv = layers[-1]
-        assert isinstance(last_conv, nn.Conv2d)
+        assert isinstance(last_conv, nn.Conv2d) and last_conv.bias is not None
         nn.init.zeros_(last_conv.weight)
         nn.init.zeros_(last_conv.bias)
 

@@ -213,6 +213,7 @@ def deblur(
     channel_axis: int | None = None,
     generator: str = "cnn",
     corrector: bool = True,
+    final_stage: bool = False,
     lam: float | None = None,
     force: bool = False,
     config: EstimatorConfig | None = None,
@@ -235,6 +236,11 @@ def deblur(
         splitting).
     corrector
         Keep the monotone Corrector; ``False`` is the Generator-only variant (no guarantee).
+    final_stage
+        Also run the final stage with the Generator's network: a restoration of the deconvolution,
+        kept by the Corrector only if ``Psi_D`` (with the learned blur score) does not increase.
+        Off by default: the shipped CPU-trained networks change no measured number
+        (``docs/bench/ablation*.md``) and cost about 7 % more time.
     lam
         Prior weight of the final deconvolution (default: from the measured noise).
     force
@@ -280,6 +286,7 @@ def deblur(
             channel_axis=channel_axis,
             generator=generator,
             corrector=corrector,
+            final_stage=final_stage,
             lam=lam,
             force=force,
             settings=EstimatorConfig() if config is None else config,
@@ -294,6 +301,7 @@ def _deblur(
     channel_axis: int | None,
     generator: str,
     corrector: bool,
+    final_stage: bool,
     lam: float | None,
     force: bool,
     settings: EstimatorConfig,
@@ -359,7 +367,18 @@ def _deblur(
         clock.lap("estimation")
         # Too small for a half scale: one kernel, nothing to compare it with.
         return _finish(
-            arr, y, channel_axis, sigma, lam, force, warnings, {"fine": fine.kernel}, fine, (1.0, {"fine": 1.0}), clock, stage=(generator, corrector)
+            arr,
+            y,
+            channel_axis,
+            sigma,
+            lam,
+            force,
+            warnings,
+            {"fine": fine.kernel},
+            fine,
+            (1.0, {"fine": 1.0}),
+            clock,
+            stage=(generator if final_stage else "none", corrector),
         )
 
     ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
@@ -416,7 +435,19 @@ def _deblur(
     if cut:
         warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
     return _finish(
-        arr, y, channel_axis, sigma, lam, force, warnings, candidates, history, (agreement, stabilities), clock, cut=cut, stage=(generator, corrector)
+        arr,
+        y,
+        channel_axis,
+        sigma,
+        lam,
+        force,
+        warnings,
+        candidates,
+        history,
+        (agreement, stabilities),
+        clock,
+        cut=cut,
+        stage=(generator if final_stage else "none", corrector),
     )
 
 
