@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gencor.kernels import random_motion_kernel
-from gencor.operators import Convolution, Gradient, KernelConvolution, LinearOperator, Mask, Wavelet, extend_periodic
+from gencor.operators import Convolution, FilterFlow, Gradient, KernelConvolution, LinearOperator, Mask, Wavelet, extend_periodic, grid_windows
 from gencor.operators.convolution import psf2otf
 from gencor.propagation import DataFidelity
 
@@ -21,10 +21,11 @@ def _operators(rng: np.random.Generator) -> list[LinearOperator]:
         Gradient(shape),
         Mask(rng.uniform(size=shape) > 0.4),
         Wavelet((24, 32), levels=3),
+        FilterFlow([rng.uniform(size=(5, 5)) for _ in range(6)], grid_windows(shape, (2, 3))),
     ]
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(7))
 def test_dot_product(index: int, rng: np.random.Generator) -> None:
     op = _operators(rng)[index]
     for _ in range(3):
@@ -139,3 +140,21 @@ def test_wavelet_is_orthonormal_on_stacks(rng: np.random.Generator) -> None:
     assert 0 < w.detail.sum() < w.detail.size
     with pytest.raises(ValueError, match="multiple of 4"):
         Wavelet((18, 24), levels=2)
+
+
+def test_filter_flow_windows_and_the_uniform_case(rng: np.random.Generator) -> None:
+    shape = (40, 52)
+    w = grid_windows(shape, (3, 4))
+    assert w.shape == (12, *shape) and w.min() >= 0
+    np.testing.assert_allclose(w.sum(axis=0), 1.0, atol=1e-12)
+    k = random_motion_kernel(9, rng)
+    x = rng.uniform(size=shape)
+    # One window is the uniform blur; the same kernel in every window too.
+    np.testing.assert_allclose(FilterFlow([k], grid_windows(shape, (1, 1))).forward(x), Convolution(k, shape).forward(x), atol=1e-12)
+    np.testing.assert_allclose(FilterFlow([k] * 12, w).forward(x), Convolution(k, shape).forward(x), atol=1e-12)
+    op = FilterFlow([random_motion_kernel(9, rng) for _ in range(12)], w)
+    assert np.vdot(op.forward(x), op.forward(x)) <= op.lipschitz * np.vdot(x, x)
+    with pytest.raises(ValueError, match="one kernel per window"):
+        FilterFlow([k], w)
+    with pytest.raises(ValueError, match="does not fit"):
+        grid_windows((4, 4), (5, 1))
