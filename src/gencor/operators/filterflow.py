@@ -36,8 +36,9 @@ class FilterFlow(LinearOperator):
         if windows.ndim != 3 or len(kernels) != windows.shape[0]:
             raise ValueError(f"need one kernel per window: {len(kernels)} kernels, windows of shape {windows.shape}")
         self.windows = windows
-        self.in_shape = self.out_shape = windows.shape[1:]
-        self.parts = [Convolution(k, self.in_shape) for k in kernels]
+        shape = (int(windows.shape[1]), int(windows.shape[2]))
+        self.in_shape = self.out_shape = shape
+        self.parts = [Convolution(k, shape) for k in kernels]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return sum((op.forward(w * x) for op, w in zip(self.parts, self.windows, strict=True)), np.zeros(self.out_shape))
