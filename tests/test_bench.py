@@ -102,7 +102,7 @@ def test_real_ablation_makes_blind_sheets_and_counts_verdicts(tmp_path: Path) ->
     labels = out / "labels.csv"
     table = run_real_ablation(tmp_path / "real", out_dir=out, jobs=1, limit=None, quiet=True, labels=labels)
     assert [r["photos"] for r in table] == [2, 2, 2]
-    assert sorted(p.name for p in (out / "ablation_real").iterdir()) == ["p0.jpg", "p3.jpg"]
+    assert sorted(p.name for p in (out / "ablation_real").iterdir()) == ["p0_sheet.jpg", "p3_sheet.jpg"]
     rows = (out / "ablation_real.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * len(VARIANTS)
     # The letters hide the variants: each photo uses A, B and C once.

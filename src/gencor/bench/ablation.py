@@ -238,7 +238,7 @@ def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0) -
         for i, (label, tile) in enumerate(tiles):
             draw.text((i * (w + 10) + 4, 4), f"{path.stem}: {label}" if i == 0 else label, fill="black")
             sheet.paste(tile.convert("RGB"), (i * (w + 10), 24))
-        atomic_write(out_dir / "ablation_real" / f"{path.stem}.jpg", functools.partial(_save_jpeg, sheet))
+        atomic_write(out_dir / "ablation_real" / f"{path.stem}_sheet.jpg", functools.partial(_save_jpeg, sheet))
     return key
 
 
