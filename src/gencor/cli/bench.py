@@ -28,6 +28,12 @@ def _batch(args: argparse.Namespace) -> None:
     run_batch_bench(out_dir=Path(args.out), photos=args.photos, quiet=args.quiet)
 
 
+def _nonuniform(args: argparse.Namespace) -> None:
+    from gencor.bench.nonuniform import run_nonuniform
+
+    run_nonuniform(Path(args.data), out_dir=Path(args.out), jobs=args.jobs, limit=args.limit, quiet=args.quiet)
+
+
 def _detect(args: argparse.Namespace) -> None:
     from gencor.bench.detect import run_detect
 
@@ -168,6 +174,18 @@ def add_parser(sub: Any) -> None:
     _pool(q, limit="photos")
     _outputs(q)
     q.set_defaults(func=_detect)
+
+    q = bsub.add_parser(
+        "nonuniform",
+        help="blur that changes across the frame (a camera that also rolls): local kernels against one kernel, kernel sheets",
+        description="Shake Kodak24 and the 512 px photos of Set12 (gray) with camera paths that turn about the optical axis, add noise 0.005-0.01, "
+        "and deblur each with --blur uniform and --blur local; PSNR of both, of what auto chooses and of the true local kernels, time, and a sheet of "
+        "the kernel grid per photo. Writes nonuniform.md, nonuniform.csv and nonuniform/.",
+    )
+    q.add_argument("--data", default=str(DATA / "test"), metavar="DIR", help=f"the folder holding Kodak24/ and Set12/ (default {DATA / 'test'})")
+    _pool(q, limit="photos")
+    _outputs(q, "the tables and sheets")
+    q.set_defaults(func=_nonuniform)
 
     q = bsub.add_parser(
         "real",

@@ -66,6 +66,14 @@ def add_parser(sub: Any) -> None:
         "increase (off by default: the shipped networks changed no measured number, docs/bench/ablation.md)",
     )
     p.add_argument(
+        "--blur",
+        choices=["uniform", "local", "auto"],
+        default="uniform",
+        help="'uniform' (default): one kernel for the whole photo; 'local': also a kernel per window of a grid, each kept where the evidence "
+        "prefers it to the frame's, and one deconvolution with the blended kernels (the filter-flow model; for blur that changes across the "
+        "photo, e.g. a camera that rolled; slower); 'auto': 'local' only when the kernels differ from the frame's (report: blur_variation)",
+    )
+    p.add_argument(
         "--no-corrector",
         action="store_true",
         help="drop the monotone Corrector: the Generator-only variant, a naive cascade without guarantee (for comparisons)",
@@ -93,6 +101,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "generator": args.generator,
         "corrector": not args.no_corrector,
         "final_stage": args.final_stage,
+        "blur": args.blur,
         "force": args.force,
     }
 
@@ -109,6 +118,7 @@ def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int
             "noise_sigma": round(rep.noise_sigma, 5),
             "confidence": round(rep.confidence, 3),
             "decision": rep.decision,
+            "blur": rep.blur,
             "warnings": rep.warnings,
         }
         return result.image, found

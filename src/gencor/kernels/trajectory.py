@@ -12,6 +12,31 @@ from __future__ import annotations
 import numpy as np
 
 
+def random_path(
+    rng: np.random.Generator,
+    *,
+    steps: int = 500,
+    anxiety: float = 6.0,
+    spring: float = 8.0,
+    damping: float = 1.0,
+    jerk_probability: float = 0.002,
+) -> np.ndarray:
+    """``steps`` complex positions of the damped random oscillation, centred, largest span 1."""
+    dt = 1.0 / steps
+    velocity = complex(np.exp(2j * np.pi * rng.uniform()))
+    x = 0j
+    pos = np.empty(steps, dtype=complex)
+    for i in range(steps):
+        kick = (rng.normal() + 1j * rng.normal()) * anxiety * np.sqrt(dt)
+        if rng.uniform() < jerk_probability:
+            kick *= 10.0
+        velocity += (-spring * x - damping * velocity) * dt + kick
+        x += velocity * dt
+        pos[i] = x
+    pos -= pos.mean()
+    return pos / max(np.ptp(pos.real), np.ptp(pos.imag), 1e-12)
+
+
 def random_motion_kernel(
     size: int,
     rng: np.random.Generator,
@@ -31,20 +56,8 @@ def random_motion_kernel(
     if size < 3 or size % 2 == 0:
         raise ValueError(f"kernel size must be odd and >= 3, got {size}")
     extent = float(extent if extent is not None else rng.uniform(size / 4, size - 2))
-    dt = 1.0 / steps
-    velocity = complex(np.exp(2j * np.pi * rng.uniform()))
-    x = 0j
-    pos = np.empty(steps, dtype=complex)
-    for i in range(steps):
-        kick = (rng.normal() + 1j * rng.normal()) * anxiety * np.sqrt(dt)
-        if rng.uniform() < jerk_probability:
-            kick *= 10.0
-        velocity += (-spring * x - damping * velocity) * dt + kick
-        x += velocity * dt
-        pos[i] = x
-    pos -= pos.mean()
-    span = max(np.ptp(pos.real), np.ptp(pos.imag), 1e-12)
-    pos *= min(extent, size - 2) / span
+    pos = random_path(rng, steps=steps, anxiety=anxiety, spring=spring, damping=damping, jerk_probability=jerk_probability)
+    pos *= min(extent, size - 2)
     centre = (size - 1) / 2
     xs, ys = pos.real + centre, pos.imag + centre
     k = np.zeros((size, size))

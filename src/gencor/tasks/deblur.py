@@ -38,12 +38,14 @@ from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similari
 from gencor.generators import final_stage, generator_factory
 from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
+from gencor.kernels.local import LocalKernels, Region, choose_kernels, edge_energy, grid_kernels, grid_regions, local_grid, neighbour_agreement
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
 from gencor.propagation.final import FinalObjective, correct
 from gencor.tasks.deconv import LAM_MAX, check_lam, clipped_pixels, deconvolve, default_lam
+from gencor.tasks.deconv_local import deconvolve_local
 from gencor.threads import fft_workers
 from gencor.validate import as_image, check_kernel_size
 
@@ -77,6 +79,13 @@ NEAR_DELTA = 0.5
 MAX_TRUSTED_NOISE = 0.05
 #: ``kernel_size`` value that asks for the automatic size.
 AUTO = "auto"
+#: ``blur`` values: one kernel for the frame, a grid of local kernels, or the grid only when its
+#: kernels differ from the frame's by more than ``LOCAL_VARIATION`` (``blur_variation``).
+BLUR_MODES = ("auto", "uniform", "local")
+LOCAL_VARIATION = 0.35
+#: The local path needs at least this many windows trusted with kernels of their own (a lone
+#: window is not evidence that the blur varies).
+MIN_TRUSTED_WINDOWS = 2
 
 #: Called as ``progress(done, total, phase)``.
 Progress = Callable[[int, int, str], None]
@@ -107,6 +116,14 @@ class DeblurReport:
     #: The final stage: whether the Generator proposed a restoration of the deconvolution, whether
     #: the Corrector kept it, and ``Psi_D`` of the deconvolution and of the proposal.
     final_stage: dict[str, Any] = field(default_factory=dict)
+    #: "uniform" (one kernel for the frame) or "local" (a grid of kernels, the filter-flow model).
+    blur: str = "uniform"
+    #: How much the half-scale kernels of a grid of windows differ from the frame's (0: the same
+    #: everywhere; ``None`` when not measured: ``blur="uniform"`` or a photo too small for a grid).
+    blur_variation: float | None = None
+    #: The grid of the local path: its shape, and per window whether its kernel was trusted (else
+    #: borrowed from its neighbours), its agreement with them and its similarity to the frame's.
+    local: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +140,8 @@ class DeblurResult:
     estimate: KernelEstimate
     report: DeblurReport
     candidates: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The local path's kernels, one per cell of ``report.local["grid"]`` (row-major), as used.
+    local_kernels: list[np.ndarray] = field(default_factory=list)
 
     @property
     def confidence(self) -> float:
@@ -214,6 +233,7 @@ def deblur(
     generator: str = "cnn",
     corrector: bool = True,
     final_stage: bool = False,
+    blur: str = "uniform",
     lam: float | None = None,
     force: bool = False,
     config: EstimatorConfig | None = None,
@@ -240,7 +260,17 @@ def deblur(
         Also run the final stage with the Generator's network: a restoration of the deconvolution,
         kept by the Corrector only if ``Psi_D`` (with the learned blur score) does not increase.
         Off by default: the shipped CPU-trained networks change no measured number
-        (``docs/bench/ablation*.md``) and cost about 7 % more time.
+        (``docs/bench/ablation*.md``) and cost about 7 % more time. The local path has no final stage.
+    blur
+        ``"uniform"`` (default) keeps one kernel for the frame. ``"local"`` also estimates a kernel
+        on each window of a grid (:func:`gencor.kernels.local.local_grid`); a window keeps its own
+        kernel only where the confidence model prefers it to the frame's there, the others borrow
+        from their trusted neighbours, and with two trusted windows or more one filter-flow
+        deconvolution (:func:`gencor.tasks.deconv_local.deconvolve_local`) restores the photo.
+        ``"auto"`` does the same but keeps the uniform result unless ``report.blur_variation``
+        exceeds ``LOCAL_VARIATION``. Both cost one kernel estimation per window; photos too small
+        for a grid of two windows are always uniform (issue #21: not the default yet, see
+        ``docs/bench/nonuniform.md``).
     lam
         Prior weight of the final deconvolution (default: from the measured noise).
     force
@@ -287,6 +317,7 @@ def deblur(
             generator=generator,
             corrector=corrector,
             final_stage=final_stage,
+            blur=blur,
             lam=lam,
             force=force,
             settings=EstimatorConfig() if config is None else config,
@@ -302,6 +333,7 @@ def _deblur(
     generator: str,
     corrector: bool,
     final_stage: bool,
+    blur: str,
     lam: float | None,
     force: bool,
     settings: EstimatorConfig,
@@ -312,6 +344,8 @@ def _deblur(
     if lam is not None:
         check_lam(lam)
     auto = isinstance(kernel_size, str) and kernel_size == AUTO
+    if not isinstance(blur, str) or blur not in BLUR_MODES:
+        raise ValueError(f"blur must be one of {', '.join(BLUR_MODES)}, got {blur!r}")
     if isinstance(kernel_size, str) and not auto:
         raise ValueError(f"kernel size must be an odd integer or 'auto', got {kernel_size!r}")
     factory = generator_factory(generator)
@@ -434,6 +468,11 @@ def _deblur(
         cut.add("dark")
     if cut:
         warnings.append(f"the blur may be longer than the largest kernel size tried ({ladder[-1]} px)")
+    plan = None
+    grid = local_grid(gray.shape, trial)
+    if blur != "uniform" and grid != (1, 1) and not cut:
+        plan = _local_plan(gray, valid, grid, trial, size if auto else trial, run, steps, iterations=settings.iterations)
+        clock.lap("local kernels")
     return _finish(
         arr,
         y,
@@ -448,7 +487,63 @@ def _deblur(
         clock,
         cut=cut,
         stage=(generator if final_stage else "none", corrector),
+        local=plan,
+        force_local=blur == "local",
     )
+
+
+@dataclass
+class _LocalPlan:
+    """The local kernels (before the choice of :func:`choose_kernels`), their windows and evidence."""
+
+    grid: tuple[int, int]
+    regions: list[Region]
+    edges: np.ndarray
+    kernels: list[np.ndarray]
+    #: Each window's kernel at half scale against its full-scale kernel.
+    stability: list[float]
+    agreement: list[float]
+
+
+def _score_on(window: np.ndarray, kernel: np.ndarray, *, lam: float, evidence: tuple[float, float, float]) -> float:
+    """The confidence of ``kernel`` on one window, given its (agreement, stability, consensus)."""
+    agreement, stability, consensus = evidence
+    return score_kernel(window, kernel, lam=lam, sigma=estimate_noise(window), agreement=agreement, stability=stability, consensus=consensus)[0]
+
+
+def _local_plan(
+    gray: np.ndarray,
+    valid: np.ndarray | None,
+    grid: tuple[int, int],
+    trial: int,
+    size: int,
+    run: Callable[..., KernelEstimate],
+    steps: _Steps,
+    *,
+    iterations: int,
+) -> _LocalPlan:
+    """A kernel on each window of ``grid``, coarse to fine as the frame's, all cut to one size (at
+    least ``size``, the frame kernel's), with each one's stability (half scale against full scale)
+    and agreement with its neighbours."""
+    regions = grid_regions(gray.shape, grid, trial)
+    n = len(regions)
+    steps.total += n * iterations * _levels(trial, 0.0, 1.0)
+    runs: list[KernelEstimate] = []
+
+    def estimate(img: np.ndarray, region: Region) -> np.ndarray:
+        mask = None if valid is None else valid[region]
+        runs.append(run(img, trial, mask, f"local kernels {len(runs) + 1}/{n}"))
+        return runs[-1].kernel
+
+    kernels = grid_kernels(gray, regions, estimate)
+    side = size_for_extent(max(kernel_extent(k) for k in kernels), lo=size, hi=trial)
+    stability = []
+    for est in runs:
+        levels = [rec.kernel_size for rec in est.scales]
+        half = min(range(len(levels)), key=lambda i: abs(levels[i] - levels[-1] * SIZING_SCALE))
+        k_half = est.scales[half].kernel
+        stability.append(kernel_similarity(k_half, resize_kernel(est.kernel, k_half.shape[0])))
+    return _LocalPlan(grid, regions, edge_energy(gray, regions), [crop_kernel(k, side) for k in kernels], stability, neighbour_agreement(kernels, grid))
 
 
 def _dark_family(y: np.ndarray, mask: np.ndarray | None, ladder: list[int], *, auto: bool, steps: _Steps, clock: _Clock) -> tuple[np.ndarray, float, bool]:
@@ -537,6 +632,36 @@ def _final_stage(
     return (proposal if decision.accepted else sharp), info
 
 
+def _decision(conf: float, best: str, sigma: float, *, force: bool) -> tuple[str, str]:
+    """The decision for a candidate of confidence ``conf`` (see :class:`DeblurReport`) and the
+    warning that goes with it ("" for none)."""
+    if conf >= TRUST_THRESHOLD:
+        return ("conservative" if best.endswith("conservative") else "deblurred"), ""
+    if force:
+        return ("conservative" if best.endswith("conservative") else "deblurred"), f"low confidence ({conf:.2f}); deblurred anyway because of --force"
+    if conf >= lowest_answered(sigma):
+        # A graded answer: the kernel is likely right but the full deconvolution risky.
+        return "tentative", (
+            f"moderate confidence ({conf:.2f} < {TRUST_THRESHOLD}); deblurred gently with a stronger prior: compare with the input "
+            "(use --force for the full deblurring)"
+        )
+    return "unchanged", (
+        f"no trustworthy kernel found (confidence {conf:.2f} < {lowest_answered(sigma)}); the photo is returned unchanged (use --force to deblur anyway)"
+    )
+
+
+def _local_confidence(gray: np.ndarray, plan: _LocalPlan, grid: LocalKernels, *, lam: float, sigma: float) -> float:
+    """The confidence of the local kernels: the median over the trusted windows of each one's
+    confidence on its own window (:func:`score_kernel`; its agreement with its neighbours stands
+    for both ``agreement`` and ``consensus``); 0 when no window is trusted."""
+    scores = [
+        score_kernel(gray[r], k, lam=lam, sigma=sigma, agreement=a, stability=st, consensus=a)[0]
+        for r, k, a, st, t in zip(plan.regions, grid.kernels, grid.agreement, plan.stability, grid.trusted, strict=True)
+        if t
+    ]
+    return float(np.median(scores)) if scores else 0.0
+
+
 def _finish(
     arr: np.ndarray,
     y: np.ndarray,
@@ -552,6 +677,8 @@ def _finish(
     *,
     cut: set[str] | None = None,
     stage: tuple[str, bool] = ("none", True),
+    local: _LocalPlan | None = None,
+    force_local: bool = False,
 ) -> DeblurResult:
     """Score each candidate (a kernel and a prior weight) on the estimation window, keep the most
     trusted, apply it; then the final stage (``stage``: the Generator's name and whether the
@@ -573,45 +700,63 @@ def _finish(
     kernel, lam_best = candidates[best]
     withheld = ""
     final: dict[str, Any] = {"proposed": False}
+    grid = None
+    if local is not None:
+        gray = luminance(arr)
+        frame_evidence = (agreement, stabilities[best.removesuffix(" conservative")], consensus[best.removesuffix(" conservative")])
+
+        def score_full(i: int, k: np.ndarray, frame: bool) -> float:
+            own = (local.agreement[i], local.stability[i], local.agreement[i])
+            return _score_on(gray[local.regions[i]], k, lam=base_lam, evidence=frame_evidence if frame else own)
+
+        grid = choose_kernels(local.kernels, kernel, grid=local.grid, regions=local.regions, edges=local.edges, score=score_full, floor=lowest_answered(sigma))
+        clock.lap("local kernels")
+    # Fewer than two windows with kernels of their own: the frame's kernel everywhere, the uniform
+    # path; so too when they differ too little from it (unless asked for the local path).
+    varies = grid is not None and sum(grid.trusted) >= MIN_TRUSTED_WINDOWS and (force_local or grid.variation > LOCAL_VARIATION)
+    chosen = grid if varies else None
+    local_conf = None if chosen is None else chosen.confidence()
     if cut and not force:
         decision, withheld = "unchanged", "cut"
-        sharp = arr.copy()
         warnings.append("a kernel found is cut by the largest window tried; the photo is returned unchanged (use --force to deblur anyway)")
     elif kernel.max() >= NEAR_DELTA and not force:
         decision, withheld = "unchanged", "no blur"
-        sharp = arr.copy()
         warnings.append(f"no camera shake found (the kernel keeps {kernel.max():.0%} of its mass in one pixel); the photo is returned unchanged")
     elif sigma > MAX_TRUSTED_NOISE and not force:
         decision, withheld = "unchanged", "noise"
-        sharp = arr.copy()
         warnings.append(
             f"the photo is too noisy to trust a kernel (noise {sigma:.3f} > {MAX_TRUSTED_NOISE}); it is returned unchanged (use --force to deblur anyway)"
         )
-    elif conf >= lowest_answered(sigma) or force:
-        if conf >= TRUST_THRESHOLD or force:
-            decision = "conservative" if best.endswith("conservative") else "deblurred"
+    else:
+        if local_conf is not None and conf < lowest_answered(sigma) <= local_conf:
+            # The frame's kernel was not trusted, but the local kernels are: the blur varies.
+            conf, best = local_conf, "local"
             if conf < TRUST_THRESHOLD:
-                warnings.append(f"low confidence ({conf:.2f}); deblurred anyway because of --force")
-        else:
-            # A graded answer: the kernel is likely right but the full deconvolution risky.
-            decision = "tentative"
-            best = best if best.endswith("conservative") else f"{best} conservative"
-            ev = scored[best][1]
-            kernel, lam_best = candidates[best]
-            warnings.append(
-                f"moderate confidence ({conf:.2f} < {TRUST_THRESHOLD}); deblurred gently with a stronger prior: compare with the input "
-                "(use --force for the full deblurring)"
-            )
+                best, lam_best = "local conservative", min(CONSERVATIVE_LAM * base_lam, LAM_MAX)
+            else:
+                lam_best = base_lam
+        decision, warning = _decision(conf, best, sigma, force=force)
+        if decision == "tentative" and not best.endswith("conservative"):
+            best = f"{best} conservative"
+            if best in scored:
+                ev = scored[best][1]
+                kernel, lam_best = candidates[best]
+            else:
+                lam_best = min(CONSERVATIVE_LAM * base_lam, LAM_MAX)
+        if warning:
+            warnings.append(warning)
+        if decision == "unchanged":
+            withheld = "confidence"
+    if decision == "unchanged":
+        sharp = arr.copy()
+    elif chosen is not None:
+        sharp = deconvolve_local(arr, chosen.kernels, chosen.grid, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1)
+        clock.lap("deconvolution")
+    else:
         sharp = deconvolve(arr, kernel, lam=lam_best, channel_axis=None if arr.ndim == 2 else -1).image
         clock.lap("deconvolution")
         sharp, final = _final_stage(arr, sharp, kernel, lam_best, sigma, *stage)
         clock.lap("final stage")
-    else:
-        decision, withheld = "unchanged", "confidence"
-        sharp = arr.copy()
-        warnings.append(
-            f"no trustworthy kernel found (confidence {conf:.2f} < {lowest_answered(sigma)}); the photo is returned unchanged (use --force to deblur anyway)"
-        )
     sharp = from_planes(to_planes(sharp), channel_axis)
     clock.lap("deconvolution")
     report = DeblurReport(
@@ -627,5 +772,15 @@ def _finish(
         candidates={n: {"confidence": float(c), "lam": float(candidates[n][1]), **e.as_dict()} for n, (c, e) in scored.items()},
         timings=dict(clock.seconds),
         final_stage=final,
+        blur="local" if chosen is not None and decision != "unchanged" else "uniform",
+        blur_variation=None if grid is None else grid.variation,
+        local={} if grid is None else {**grid.report(), "confidence": grid.confidence(), "kernels_px": int(grid.kernels[0].shape[0])},
     )
-    return DeblurResult(image=sharp, kernel=kernel, estimate=estimate, report=report, candidates={n: k for n, (k, _) in candidates.items()})
+    return DeblurResult(
+        image=sharp,
+        kernel=kernel,
+        estimate=estimate,
+        report=report,
+        candidates={n: k for n, (k, _) in candidates.items()},
+        local_kernels=[] if chosen is None else chosen.kernels,
+    )

@@ -9,6 +9,7 @@ periodically so the FFT sees no frame border.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -197,11 +198,17 @@ def _weighted_solve(
     def m_inv(v: np.ndarray) -> np.ndarray:
         return fft.irfft2(fft.rfft2(v) / precond, s=shape)
 
+    return pcg(apply, m_inv, rhs, x, CG_ITERATIONS)
+
+
+def pcg(apply: Callable[[np.ndarray], np.ndarray], m_inv: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, x: np.ndarray, iterations: int) -> np.ndarray:
+    """``iterations`` of preconditioned conjugate gradients for ``apply(x) = rhs`` from ``x``, all
+    planes at once (the systems here are block diagonal over them)."""
     r = rhs - apply(x)
     z = m_inv(r)
     d = z
     rz = float(np.vdot(r, z))
-    for _ in range(CG_ITERATIONS):
+    for _ in range(iterations):
         ad = apply(d)
         alpha = rz / max(float(np.vdot(d, ad)), 1e-30)
         x = x + alpha * d
