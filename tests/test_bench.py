@@ -252,3 +252,31 @@ def test_real_labels_feed_the_fit_and_the_decisions(tmp_path: Path) -> None:
     labels.write_text("photo,candidate,verdict\na,fine,great\n")
     with pytest.raises(ValueError, match="unknown verdicts"):
         labelled_rows(reports, labels)
+
+
+def test_nonuniform_bench_compares_uniform_and_local(tmp_path: Path) -> None:
+    """The bench on one photo of its own: rolled-camera blur, both paths, the true-kernel reference
+    and the kernel sheet; and the real-photo part on one small JPEG (too small for a grid)."""
+    from gencor.bench.nonuniform import MARGIN, cases, make_case, run_nonuniform, run_real_local
+
+    data = tmp_path / "test"
+    (data / "Kodak24").mkdir(parents=True)
+    Image.fromarray(np.uint8(255 * shapes_image(2 * MARGIN + 140, seed=3))).save(data / "Kodak24" / "kodim99.png")
+    (data / "Set12").mkdir()
+    Image.fromarray(np.uint8(255 * shapes_image(256, seed=4))).save(data / "Set12" / "01.png")  # too small: left out
+    assert [c.name for c in cases(data)] == ["Kodak24/kodim99"]
+    sharp, blurred, _, sigma = make_case(cases(data)[0])
+    assert sharp.shape == blurred.shape == (140, 140) and 0.005 <= sigma <= 0.01
+    assert np.mean(np.abs(sharp - blurred)) > 0.01  # really blurred
+    rows = run_nonuniform(data, out_dir=tmp_path / "out", jobs=1, limit=None, quiet=True)
+    assert len(rows) == 1 and rows[0]["grid"] == "1x1" and rows[0]["auto"] == "uniform"
+    assert rows[0]["psnr_auto"] == rows[0]["psnr_uniform"]
+    assert (tmp_path / "out" / "nonuniform.md").read_text().count("kodim99") == 1
+    assert (tmp_path / "out" / "nonuniform" / "Kodak24_kodim99_kernels.png").stat().st_size > 100
+    real = tmp_path / "real"
+    (real / "blurry").mkdir(parents=True)
+    Image.fromarray(np.uint8(255 * blurred)).save(real / "blurry" / "small.jpg")
+    with pytest.raises(ValueError, match="no such photos"):
+        run_real_local(real, ["missing"], reports=None, out_dir=tmp_path / "out", jobs=1, quiet=True)
+    rows = run_real_local(real, ["small"], reports=None, out_dir=tmp_path / "out", jobs=1, quiet=True)
+    assert rows[0]["blur"] == "uniform" and (tmp_path / "out" / "nonuniform_real" / "small.json").exists()

@@ -168,4 +168,6 @@ def test_grid_grows_with_the_photo() -> None:
     assert local_grid((3000, 4000), 39) == (3, 4)  # cells grow with the photo
     regions = grid_regions((900, 1200), (3, 4), 39)
     assert len(regions) == 12
-    assert all(r.stop - r.start >= 256 and c.stop - c.start >= 256 for r, c in regions)
+    assert all(256 <= r.stop - r.start <= 400 and 256 <= c.stop - c.start <= 400 for r, c in regions)
+    # Large photos: windows stay at most 400 px, so the estimation does not grow with the photo.
+    assert all(r.stop - r.start == 400 for r, _ in grid_regions((3000, 4000), (3, 4), 39))

@@ -8,6 +8,7 @@ import pytest
 from gencor.kernels import random_motion_kernel
 from gencor.operators import Convolution, FilterFlow, Gradient, KernelConvolution, LinearOperator, Mask, Wavelet, extend_periodic, grid_windows
 from gencor.operators.convolution import psf2otf
+from gencor.operators.filterflow import extend_hats, grid_hats
 from gencor.propagation import DataFidelity
 
 
@@ -21,7 +22,7 @@ def _operators(rng: np.random.Generator) -> list[LinearOperator]:
         Gradient(shape),
         Mask(rng.uniform(size=shape) > 0.4),
         Wavelet((24, 32), levels=3),
-        FilterFlow([rng.uniform(size=(5, 5)) for _ in range(6)], grid_windows(shape, (2, 3))),
+        FilterFlow([rng.uniform(size=(5, 5)) for _ in range(6)], extend_hats(grid_hats(20, 2), 24), extend_hats(grid_hats(26, 3), 30)),
     ]
 
 
@@ -147,14 +148,23 @@ def test_filter_flow_windows_and_the_uniform_case(rng: np.random.Generator) -> N
     w = grid_windows(shape, (3, 4))
     assert w.shape == (12, *shape) and w.min() >= 0
     np.testing.assert_allclose(w.sum(axis=0), 1.0, atol=1e-12)
+    rows, cols = extend_hats(grid_hats(40, 3), 48), extend_hats(grid_hats(52, 4), 60)
+    assert rows.min() >= 0 and cols.min() >= 0
+    np.testing.assert_allclose(np.outer(rows.sum(axis=0), cols.sum(axis=0)), 1.0, atol=1e-12)
+    big = (48, 60)
     k = random_motion_kernel(9, rng)
-    x = rng.uniform(size=shape)
+    x = rng.uniform(size=big)
     # One window is the uniform blur; the same kernel in every window too.
-    np.testing.assert_allclose(FilterFlow([k], grid_windows(shape, (1, 1))).forward(x), Convolution(k, shape).forward(x), atol=1e-12)
-    np.testing.assert_allclose(FilterFlow([k] * 12, w).forward(x), Convolution(k, shape).forward(x), atol=1e-12)
-    op = FilterFlow([random_motion_kernel(9, rng) for _ in range(12)], w)
+    np.testing.assert_allclose(FilterFlow([k], np.ones((1, 48)), np.ones((1, 60))).forward(x), Convolution(k, big).forward(x), atol=1e-12)
+    np.testing.assert_allclose(FilterFlow([k] * 12, rows, cols).forward(x), Convolution(k, big).forward(x), atol=1e-12)
+    # Each part is convolved on a crop of its window's support: the same as on the whole domain.
+    kernels = [random_motion_kernel(9, rng) for _ in range(12)]
+    op = FilterFlow(kernels, rows, cols)
+    windows = np.einsum("ih,jw->ijhw", rows, cols).reshape(12, *big)
+    dense = sum(Convolution(kk, big).forward(ww * x) for kk, ww in zip(kernels, windows, strict=True))
+    np.testing.assert_allclose(op.forward(x), dense, atol=1e-12)
     assert np.vdot(op.forward(x), op.forward(x)) <= op.lipschitz * np.vdot(x, x)
     with pytest.raises(ValueError, match="one kernel per window"):
-        FilterFlow([k], w)
+        FilterFlow([k], rows, cols)
     with pytest.raises(ValueError, match="does not fit"):
-        grid_windows((4, 4), (5, 1))
+        grid_hats(4, 5)

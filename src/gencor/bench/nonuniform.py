@@ -165,3 +165,99 @@ def run_nonuniform(data: Path, *, out_dir: Path, jobs: int, limit: int | None, q
     if not quiet:
         print(md)
     return rows
+
+
+#: Real photos: side of the downscaled full frames and of the 1:1 corner crops on a sheet.
+REAL_VIEW = 560
+REAL_CROP = 300
+REAL_COLUMNS = ["photo", "uniform_decision", "decision", "blur", "blur_variation", "trusted_windows", "grid", "local_confidence", "confidence", "seconds"]
+
+
+def _real_sheet(photo: np.ndarray, out: np.ndarray, kernels: list[np.ndarray], grid: tuple[int, int], caption: str) -> Image.Image:
+    """Input and output side by side (whole frame, downscaled), 1:1 crops of two opposite corners
+    (where a rolled camera's blur differs most), and the kernel grid as used."""
+    from PIL import ImageDraw
+
+    to_img = lambda a: Image.fromarray(np.uint8(np.round(255 * np.clip(a, 0, 1)))).convert("RGB")  # noqa: E731
+    h, w = photo.shape[:2]
+    scale = REAL_VIEW / max(h, w)
+    size = (max(int(w * scale), 1), max(int(h * scale), 1))
+    frames = [to_img(photo).resize(size, Image.Resampling.LANCZOS), to_img(out).resize(size, Image.Resampling.LANCZOS)]
+    c = min(REAL_CROP, h // 2, w // 2)
+    corners = [(slice(0, c), slice(0, c)), (slice(h - c, h), slice(w - c, w))]
+    crops = [to_img(img[r, s]) for r, s in corners for img in (photo, out)]
+    side = max(k.shape[0] for k in kernels)
+    cells = [crop_kernel(k, side) / max(float(k.max()), 1e-12) for k in kernels]
+    tiles = np.vstack([np.hstack([np.pad(cells[i * grid[1] + j], 1, constant_values=0.35) for j in range(grid[1])]) for i in range(grid[0])])
+    kimg = to_img(tiles).resize((tiles.shape[1] * 2, tiles.shape[0] * 2), Image.Resampling.NEAREST)
+    width = max(2 * size[0] + 10, 4 * (c + 10) + kimg.width)
+    sheet = Image.new("RGB", (width, 24 + size[1] + 30 + c + 10), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((4, 4), caption, fill="black")
+    for i, f in enumerate(frames):
+        sheet.paste(f, (i * (size[0] + 10), 24))
+    y = 24 + size[1] + 24
+    for i, (crop, label) in enumerate(zip(crops, ["top-left in", "top-left out", "bottom-right in", "bottom-right out"], strict=True)):
+        sheet.paste(crop, (i * (c + 10), y))
+        draw.text((i * (c + 10) + 4, y - 14), label, fill="black")
+    sheet.paste(kimg, (4 * (c + 10), y))
+    return sheet
+
+
+def _real_one(job: tuple[Path, Path, Path | None]) -> Row:
+    import json
+    import time
+
+    from gencor.io import read_image
+
+    path, out_dir, reports = job
+    photo = read_image(path)
+    start = time.perf_counter()
+    result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, blur="local")
+    seconds = time.perf_counter() - start
+    rep = result.report
+    before = reports / f"{path.stem}.json" if reports else None
+    uniform = json.loads(before.read_text())["decision"] if before and before.exists() else ""
+    grid = tuple(rep.local["grid"]) if rep.local else (1, 1)
+    if rep.blur == "local":
+        caption = f"{path.stem}: local path, {grid[0]}x{grid[1]} windows, {sum(rep.local['trusted'])} with their own kernel, {rep.decision} (was {uniform})"
+        sheet = _real_sheet(photo.pixels, result.image, result.local_kernels, grid, caption)
+        atomic_write(out_dir / f"{path.stem}_local.jpg", lambda tmp: sheet.save(tmp, format="JPEG", quality=88))
+    text = json.dumps(rep.as_dict(), indent=1)
+    atomic_write(out_dir / f"{path.stem}.json", lambda tmp: tmp.write_text(text))
+    return {
+        "photo": f"[{path.stem}](nonuniform_real/{path.stem}_local.jpg)" if rep.blur == "local" else path.stem,
+        "uniform_decision": uniform,
+        "decision": rep.decision,
+        "blur": rep.blur,
+        "blur_variation": rep.blur_variation if rep.blur_variation is not None else "",
+        "trusted_windows": sum(rep.local["trusted"]) if rep.local else 0,
+        "grid": f"{grid[0]}x{grid[1]}",
+        "local_confidence": rep.local.get("confidence", ""),
+        "confidence": rep.confidence,
+        "seconds": seconds,
+    }
+
+
+def run_real_local(data: Path, names: list[str], *, reports: Path | None, out_dir: Path, jobs: int, quiet: bool) -> list[Row]:
+    """``--blur local`` on the named photos of real_lai16: a sheet for each photo the local path
+    changed (``nonuniform_real/NAME_local.jpg``), the reports, and ``nonuniform_real.md``.
+    ``reports`` holds the default run's reports (``docs/bench/real``) for the "was" column."""
+    photos = [data / "blurry" / f"{n}.jpg" for n in names]
+    missing = [p.stem for p in photos if not p.exists()]
+    if missing:
+        raise ValueError(f"no such photos in {data / 'blurry'}: {', '.join(missing)}")
+    folder = out_dir / "nonuniform_real"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = run_pool(_real_one, [(p, folder, reports) for p in photos], jobs=jobs, quiet=quiet, desc="real, local")
+    taken = [r for r in rows if r["blur"] == "local"]
+    header = (
+        f"# Real photos with `--blur local`\n\n`gencor bench nonuniform --real` on {platform.machine()}, {len(rows)} photos of real_lai16; "
+        f"the local path was taken on {len(taken)} (two windows or more kept kernels of their own); median "
+        f"{np.median([r['seconds'] for r in rows]):.0f} s per photo (one worker of {jobs}). Each linked sheet shows the input and output, "
+        "1:1 crops of two corners and the kernel grid as used."
+    )
+    md = write_tables(out_dir, "nonuniform_real", rows, REAL_COLUMNS, header)
+    if not quiet:
+        print(md)
+    return rows

@@ -29,8 +29,12 @@ def _batch(args: argparse.Namespace) -> None:
 
 
 def _nonuniform(args: argparse.Namespace) -> None:
-    from gencor.bench.nonuniform import run_nonuniform
+    from gencor.bench.nonuniform import run_nonuniform, run_real_local
 
+    if args.real:
+        reports = Path(args.reports) if args.reports else None
+        run_real_local(Path(args.real), args.only or [], reports=reports, out_dir=Path(args.out), jobs=args.jobs, quiet=args.quiet)
+        return
     run_nonuniform(Path(args.data), out_dir=Path(args.out), jobs=args.jobs, limit=args.limit, quiet=args.quiet)
 
 
@@ -183,6 +187,9 @@ def add_parser(sub: Any) -> None:
         "the kernel grid per photo. Writes nonuniform.md, nonuniform.csv and nonuniform/.",
     )
     q.add_argument("--data", default=str(DATA / "test"), metavar="DIR", help=f"the folder holding Kodak24/ and Set12/ (default {DATA / 'test'})")
+    q.add_argument("--real", default=None, metavar="DIR", help="instead, run --blur local on the --only photos of this real_lai16 folder")
+    q.add_argument("--only", nargs="+", default=None, metavar="NAME", help="with --real: the photos (names without .jpg)")
+    q.add_argument("--reports", default=None, metavar="DIR", help="with --real: the default run's reports (docs/bench/real) for the 'was' column")
     _pool(q, limit="photos")
     _outputs(q, "the tables and sheets")
     q.set_defaults(func=_nonuniform)

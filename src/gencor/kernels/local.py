@@ -59,7 +59,9 @@ def grid_centres(shape: tuple[int, int], grid: tuple[int, int]) -> list[tuple[fl
 def grid_regions(shape: tuple[int, int], grid: tuple[int, int], kernel_size: int) -> list[Region]:
     """The estimation window of each cell: centred on it, moved inside the frame."""
     h, w = shape
-    sides = [int(min(n, max(WINDOW_SCALE * n / g, MIN_KERNELS_PER_WINDOW * kernel_size), max(MAX_WINDOW, n / g))) for n, g in zip(shape, grid, strict=True)]
+    sides = [
+        int(min(n, max(min(WINDOW_SCALE * n / g, MAX_WINDOW), MIN_WINDOW, MIN_KERNELS_PER_WINDOW * kernel_size))) for n, g in zip(shape, grid, strict=True)
+    ]
     out = []
     for cy, cx in grid_centres(shape, grid):
         top = int(np.clip(round(cy - sides[0] / 2), 0, h - sides[0]))

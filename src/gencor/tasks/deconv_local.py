@@ -16,7 +16,7 @@ from scipy import fft
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
-from gencor.operators.filterflow import FilterFlow, grid_windows
+from gencor.operators.filterflow import FilterFlow, extend_hats, grid_hats
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
 from gencor.tasks.deconv import FRAME_TILE, SOLVE_DTYPE, TILE_CONTEXT, Region, _feather, _grow, _within, check_lam, clipped_pixels, default_lam, pcg
@@ -27,8 +27,6 @@ from gencor.validate import as_image, as_kernel
 #: 2x2 grid of equal kernels (where the uniform solve is exact) 4 iterations came within
 #: 0.05 dB of it (tests/test_deconv_local.py).
 FLOW_CG = 4
-#: Windows whose largest weight in a tile is below this are left out of that tile's operator.
-WINDOW_FLOOR = 1e-6
 
 
 def deconvolve_local(
@@ -100,7 +98,7 @@ def _by_tiles(planes: np.ndarray, kernels: list[np.ndarray], grid: tuple[int, in
     windows that reach it."""
     h, w = planes.shape[-2:]
     if max(h, w) <= FRAME_TILE:
-        return _solve(planes, kernels, grid_windows((h, w), grid), lam=lam, p=p)
+        return _solve(planes, kernels, (grid_hats(h, grid[0]), grid_hats(w, grid[1])), lam=lam, p=p)
     ramp = max(max(k.shape) for k in kernels)
     context = TILE_CONTEXT * ramp
     out = np.zeros(planes.shape, dtype=SOLVE_DTYPE)
@@ -111,27 +109,34 @@ def _by_tiles(planes: np.ndarray, kernels: list[np.ndarray], grid: tuple[int, in
             crop: Region = _grow(blend, context, (h, w))
             weight = _feather(blend, (h, w), 2 * ramp)
             total[blend] += weight
-            windows = grid_windows((h, w), grid, crop)
+            hats = (grid_hats(h, grid[0], crop[0]), grid_hats(w, grid[1], crop[1]))
             for c, plane in enumerate(planes):
-                out[c][blend] += weight * _solve(plane[crop][None], kernels, windows, lam=lam, p=p)[0][_within(blend, crop)]
+                out[c][blend] += weight * _solve(plane[crop][None], kernels, hats, lam=lam, p=p)[0][_within(blend, crop)]
     out /= total
     return out
 
 
 def _solve(
-    y: np.ndarray, kernels: list[np.ndarray], windows: np.ndarray, *, lam: float, p: float, beta_steps: int = 8, beta_rate: float = 2.0 * np.sqrt(2.0)
+    y: np.ndarray,
+    kernels: list[np.ndarray],
+    hats: tuple[np.ndarray, np.ndarray],
+    *,
+    lam: float,
+    p: float,
+    beta_steps: int = 8,
+    beta_rate: float = 2.0 * np.sqrt(2.0),
 ) -> np.ndarray:
-    """Half-quadratic splitting on planes ``y (C, H, W)`` with the filter flow of ``windows``."""
+    """Half-quadratic splitting on planes ``y (C, H, W)`` with the filter flow of the row and column
+    ``hats`` (grown with the frame's periodic extension)."""
     h, w = y.shape[-2:]
-    keep = [i for i in range(len(kernels)) if windows[i].max() > WINDOW_FLOOR]
     size = max(max(k.shape) for k in kernels)
     y_ext = extend_periodic(y, size).astype(SOLVE_DTYPE)
     shape = y_ext.shape[-2:]
-    op = FilterFlow([kernels[i] for i in keep], extend_periodic(windows[keep], size), dtype=SOLVE_DTYPE)
+    op = FilterFlow(kernels, extend_hats(hats[0], shape[0]), extend_hats(hats[1], shape[1]), dtype=SOLVE_DTYPE)
     grad = Gradient(shape)
-    d_otf = grad.otf().astype(op.otfs.dtype)
+    d_otf = grad.otf().astype(np.complex64)
     den_grad = np.sum(np.abs(d_otf) ** 2, axis=0)
-    den_data = np.abs(op.mean_otf()) ** 2
+    den_data = (np.abs(op.mean_otf()) ** 2).astype(SOLVE_DTYPE)
     clipped = clipped_pixels(y)
     weight = None
     if clipped.any():
