@@ -98,7 +98,8 @@ def _row(job: tuple[Case, Path]) -> Row:
     truth = [cam.kernel_at(c, blurred.shape, side) for c in centres]  # type: ignore[attr-defined]
     true_local = deconvolve_local(blurred, truth, grid, lam=default_lam(sigma))
     variation = rep.blur_variation
-    auto = variation is not None and variation > LOCAL_VARIATION
+    # What blur="auto" returns: the local result when the local path ran and the kernels vary enough.
+    auto = rep.blur == "local" and variation is not None and variation > LOCAL_VARIATION
     scores = {name: image_scores(img, sharp)["psnr"] for name, img in (("blurred", blurred), ("uniform", uniform.image), ("local", local.image))}
     used = local.local_kernels or [local.kernel] * len(truth)
     if sheets.name:
