@@ -38,7 +38,7 @@ from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, kernel_similari
 from gencor.generators import final_stage, generator_factory
 from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel, pyramid_sizes, resize_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
-from gencor.kernels.local import LocalKernels, Region, choose_kernels, edge_energy, grid_kernels, grid_regions, local_grid, neighbour_agreement
+from gencor.kernels.local import Region, choose_kernels, edge_energy, grid_kernels, grid_regions, local_grid, neighbour_agreement
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
 from gencor.layout import from_planes, luminance, to_planes
@@ -651,18 +651,6 @@ def _decision(conf: float, best: str, sigma: float, *, force: bool) -> tuple[str
     return "unchanged", (
         f"no trustworthy kernel found (confidence {conf:.2f} < {lowest_answered(sigma)}); the photo is returned unchanged (use --force to deblur anyway)"
     )
-
-
-def _local_confidence(gray: np.ndarray, plan: _LocalPlan, grid: LocalKernels, *, lam: float, sigma: float) -> float:
-    """The confidence of the local kernels: the median over the trusted windows of each one's
-    confidence on its own window (:func:`score_kernel`; its agreement with its neighbours stands
-    for both ``agreement`` and ``consensus``); 0 when no window is trusted."""
-    scores = [
-        score_kernel(gray[r], k, lam=lam, sigma=sigma, agreement=a, stability=st, consensus=a)[0]
-        for r, k, a, st, t in zip(plan.regions, grid.kernels, grid.agreement, plan.stability, grid.trusted, strict=True)
-        if t
-    ]
-    return float(np.median(scores)) if scores else 0.0
 
 
 def _finish(
