@@ -88,7 +88,7 @@ def test_a_window_keeps_its_kernel_only_where_it_scores_better() -> None:
         return 0.6 if is_frame else (0.8 if i in better else 0.3)
 
     regions = [(slice(0, 1), slice(0, 1))] * 9
-    chosen = choose_kernels(own, frame, grid=(3, 3), regions=regions, edges=np.ones(9), score=score, floor=0.5)
+    chosen = choose_kernels(own, frame, grid=(3, 3), regions=regions, edges=np.ones(9), agreement=[0.5] * 9, score=score, floor=0.5)
     assert chosen.trusted == [True, True] + [False] * 7
     np.testing.assert_allclose(chosen.kernels[0], own[0] / own[0].sum(), atol=1e-12)
     np.testing.assert_allclose(chosen.kernels[8], frame, atol=1e-12)  # no trusted neighbour: the frame's
@@ -96,9 +96,9 @@ def test_a_window_keeps_its_kernel_only_where_it_scores_better() -> None:
     assert 0 < chosen.variation < 1
     assert chosen.confidence() == pytest.approx(0.6)
     # The floor holds even when the frame's kernel scores lower; no window trusted: no variation.
-    low = choose_kernels(own, frame, grid=(3, 3), regions=regions, edges=np.ones(9), score=lambda i, k, f: 0.2 if f else 0.4, floor=0.5)
+    low = choose_kernels(own, frame, grid=(3, 3), regions=regions, edges=np.ones(9), agreement=[0.5] * 9, score=lambda i, k, f: 0.2 if f else 0.4, floor=0.5)
     assert not any(low.trusted) and low.variation == pytest.approx(0.0, abs=1e-9)
-    flat = choose_kernels(own, frame, grid=(3, 3), regions=regions, edges=np.array([1.0] * 8 + [0.01]), score=score, floor=0.5)
+    flat = choose_kernels(own, frame, grid=(3, 3), regions=regions, edges=np.array([1.0] * 8 + [0.01]), agreement=[0.5] * 9, score=score, floor=0.5)
     assert flat.trusted[8] is False
     assert sorted(neighbours((3, 3), 4)) == [0, 1, 2, 3, 5, 6, 7, 8]
     assert sorted(neighbours((3, 3), 0)) == [1, 3, 4]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from gencor.kernels.trajectory import random_path
+from gencor.kernels.trajectory import random_path, rasterise
 
 #: Instants along the exposure: enough that a 30 px path is sampled every pixel or so.
 STEPS = 48
@@ -33,7 +33,8 @@ class CameraShake:
     def homographies(self, shape: tuple[int, int]) -> np.ndarray:
         """``(T, 3, 3)`` maps from scene points to image points, for a frame of ``shape`` (the
         principal point at its centre; points are ``(x, y, 1)``)."""
-        k = _intrinsics(shape, self.focal)
+        h, w = shape
+        k = np.array([[self.focal, 0.0, (w - 1) / 2], [0.0, self.focal, (h - 1) / 2], [0.0, 0.0, 1.0]])
         return np.array([k @ _rotation(*a) @ np.linalg.inv(k) for a in self.angles])
 
     def blur(self, scene: np.ndarray, margin: int) -> np.ndarray:
@@ -55,43 +56,15 @@ class CameraShake:
     def offsets(self, point: tuple[float, float], shape: tuple[int, int]) -> np.ndarray:
         """``(T, 2)`` (row, column) offsets of the kernel taps at ``point = (row, col)``: the photo at
         ``p`` sees the scene at ``H_t^-1 p = p - offset_t``."""
-        return _offsets(np.linalg.inv(self.homographies(shape)), point)
+        row, col = point
+        q = np.linalg.inv(self.homographies(shape)) @ np.array([col, row, 1.0])
+        return np.column_stack([row - q[:, 1] / q[:, 2], col - q[:, 0] / q[:, 2]])
 
     def kernel_at(self, point: tuple[float, float], shape: tuple[int, int], size: int) -> np.ndarray:
         """The ``size x size`` blur kernel (convolution convention) at ``point = (row, col)`` of a
         frame of ``shape``: where each pose takes the point, rasterised with bilinear weights."""
-        rows, _, vals = _taps(self.offsets(point, shape), size)
-        k = np.zeros(size * size)
-        np.add.at(k, rows, vals)
-        return (k / max(k.sum(), 1e-12)).reshape(size, size)
-
-
-def _intrinsics(shape: tuple[int, int], focal: float) -> np.ndarray:
-    h, w = shape
-    return np.array([[focal, 0.0, (w - 1) / 2], [0.0, focal, (h - 1) / 2], [0.0, 0.0, 1.0]])
-
-
-def _offsets(inverses: np.ndarray, point: tuple[float, float]) -> np.ndarray:
-    row, col = point
-    q = inverses @ np.array([col, row, 1.0])
-    return np.column_stack([row - q[:, 1] / q[:, 2], col - q[:, 0] / q[:, 2]])
-
-
-def _taps(offsets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bilinear rasterisation of ``offsets`` into a ``size x size`` kernel: flat tap index, pose
-    index and weight of every tap that falls inside."""
-    c = (size - 1) / 2
-    y, x = offsets[:, 0] + c, offsets[:, 1] + c
-    y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
-    fy, fx = y - y0, x - x0
-    pose = np.arange(len(offsets))
-    out = []
-    for dy, wy in ((0, 1 - fy), (1, fy)):
-        for dx, wx in ((0, 1 - fx), (1, fx)):
-            yy, xx = y0 + dy, x0 + dx
-            inside = (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
-            out.append((yy[inside] * size + xx[inside], pose[inside], (wy * wx)[inside]))
-    return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))  # type: ignore[return-value]
+        offsets = self.offsets(point, shape) + (size - 1) / 2
+        return rasterise(offsets[:, 0], offsets[:, 1], size, drop_outside=True)
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:

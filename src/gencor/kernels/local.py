@@ -133,12 +133,21 @@ Scorer = Callable[[int, np.ndarray, bool], float]
 
 
 def choose_kernels(
-    kernels: list[np.ndarray], frame: np.ndarray, *, grid: tuple[int, int], regions: list[Region], edges: np.ndarray, score: Scorer, floor: float
+    kernels: list[np.ndarray],
+    frame: np.ndarray,
+    *,
+    grid: tuple[int, int],
+    regions: list[Region],
+    edges: np.ndarray,
+    agreement: list[float],
+    score: Scorer,
+    floor: float,
 ) -> LocalKernels:
     """Which kernel each window uses. A window is trusted with its own kernel only when it has
     edges, its kernel scores at least ``floor`` on it and beats the frame's kernel there (a
     Corrector for each window: a local kernel is taken only where the evidence prefers it). The
-    others borrow (see :class:`LocalKernels`). All kernels are centred and cut to one size."""
+    others borrow (see :class:`LocalKernels`). All kernels are centred and cut to one size;
+    ``agreement`` (:func:`neighbour_agreement`) is reported with them."""
     size = max(k.shape[0] for k in [*kernels, frame])
     kernels = [crop_kernel(k, size) for k in kernels]
     frame = crop_kernel(frame, size)
@@ -152,4 +161,4 @@ def choose_kernels(
         near = [kernels[j] for j in neighbours(grid, i) if trusted[j]]
         used.append(kernels[i] if trusted[i] else crop_kernel(np.mean(near, axis=0), size) if near else frame)
     variation = max(float(np.mean([1.0 - kernel_similarity(k, frame) for k in used])), 0.0)
-    return LocalKernels(grid, regions, used, trusted, neighbour_agreement(kernels, grid) if n > 1 else [1.0], own, base, variation)
+    return LocalKernels(grid, regions, used, trusted, agreement, own, base, variation)

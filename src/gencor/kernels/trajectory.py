@@ -59,11 +59,21 @@ def random_motion_kernel(
     pos = random_path(rng, steps=steps, anxiety=anxiety, spring=spring, damping=damping, jerk_probability=jerk_probability)
     pos *= min(extent, size - 2)
     centre = (size - 1) / 2
-    xs, ys = pos.real + centre, pos.imag + centre
+    return rasterise(pos.imag + centre, pos.real + centre, size)
+
+
+def rasterise(ys: np.ndarray, xs: np.ndarray, size: int, *, drop_outside: bool = False) -> np.ndarray:
+    """The ``size x size`` kernel (sums to 1) of points at rows ``ys`` and columns ``xs``, each
+    spread over its four nearest taps with bilinear weights. Taps beyond the border are moved onto
+    it, or dropped with ``drop_outside``."""
     k = np.zeros((size, size))
-    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-    fx, fy = xs - x0, ys - y0
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    fy, fx = ys - y0, xs - x0
     for dy, wy in ((0, 1 - fy), (1, fy)):
         for dx, wx in ((0, 1 - fx), (1, fx)):
-            np.add.at(k, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), wy * wx)
-    return k / k.sum()
+            yy, xx, w = y0 + dy, x0 + dx, wy * wx
+            if drop_outside:
+                inside = (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
+                yy, xx, w = yy[inside], xx[inside], w[inside]
+            np.add.at(k, (np.clip(yy, 0, size - 1), np.clip(xx, 0, size - 1)), w)
+    return k / max(k.sum(), 1e-12)

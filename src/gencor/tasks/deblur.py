@@ -121,11 +121,12 @@ class DeblurReport:
     final_stage: dict[str, Any] = field(default_factory=dict)
     #: "uniform" (one kernel for the frame) or "local" (a grid of kernels, the filter-flow model).
     blur: str = "uniform"
-    #: How much the half-scale kernels of a grid of windows differ from the frame's (0: the same
+    #: How much the kernels of a grid of windows, as used, differ from the frame's (0: the same
     #: everywhere; ``None`` when not measured: ``blur="uniform"`` or a photo too small for a grid).
     blur_variation: float | None = None
-    #: The grid of the local path: its shape, and per window whether its kernel was trusted (else
-    #: borrowed from its neighbours), its agreement with them and its similarity to the frame's.
+    #: The grid of the local path: its shape, and per window whether its own kernel was trusted
+    #: (else borrowed from its neighbours), its agreement with them, the confidence of its own
+    #: kernel and of the frame's on it; their median confidence and the kernels' size.
     local: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -508,12 +509,6 @@ class _LocalPlan:
     agreement: list[float]
 
 
-def _score_on(window: np.ndarray, kernel: np.ndarray, *, lam: float, evidence: tuple[float, float, float]) -> float:
-    """The confidence of ``kernel`` on one window, given its (agreement, stability, consensus)."""
-    agreement, stability, consensus = evidence
-    return score_kernel(window, kernel, lam=lam, sigma=estimate_noise(window), agreement=agreement, stability=stability, consensus=consensus)[0]
-
-
 def _local_plan(
     gray: np.ndarray,
     valid: np.ndarray | None,
@@ -694,13 +689,24 @@ def _finish(
     grid = None
     if local is not None:
         gray = luminance(arr)
+        windows = [gray[r] for r in local.regions]
+        noise = [estimate_noise(win) for win in windows]
         frame_evidence = (agreement, stabilities[best.removesuffix(" conservative")], consensus[best.removesuffix(" conservative")])
 
-        def score_full(i: int, k: np.ndarray, frame: bool) -> float:
-            own = (local.agreement[i], local.stability[i], local.agreement[i])
-            return _score_on(gray[local.regions[i]], k, lam=base_lam, evidence=frame_evidence if frame else own)
+        def score_window(i: int, k: np.ndarray, frame: bool) -> float:
+            a, st, co = frame_evidence if frame else (local.agreement[i], local.stability[i], local.agreement[i])
+            return score_kernel(windows[i], k, lam=base_lam, sigma=noise[i], agreement=a, stability=st, consensus=co)[0]
 
-        grid = choose_kernels(local.kernels, kernel, grid=local.grid, regions=local.regions, edges=local.edges, score=score_full, floor=lowest_answered(sigma))
+        grid = choose_kernels(
+            local.kernels,
+            kernel,
+            grid=local.grid,
+            regions=local.regions,
+            edges=local.edges,
+            agreement=local.agreement,
+            score=score_window,
+            floor=lowest_answered(sigma),
+        )
         clock.lap("local kernels")
     # Fewer than two windows with kernels of their own: the frame's kernel everywhere, the uniform
     # path; so too when they differ too little from it (unless asked for the local path).
@@ -727,13 +733,11 @@ def _finish(
             else:
                 lam_best = base_lam
         decision, warning = _decision(conf, best, sigma, force=force)
+        # A tentative local answer already has the conservative weight (above).
         if decision == "tentative" and not best.endswith("conservative"):
             best = f"{best} conservative"
-            if best in scored:
-                ev = scored[best][1]
-                kernel, lam_best = candidates[best]
-            else:
-                lam_best = min(CONSERVATIVE_LAM * base_lam, LAM_MAX)
+            ev = scored[best][1]
+            kernel, lam_best = candidates[best]
         if warning:
             warnings.append(warning)
         if decision == "unchanged":

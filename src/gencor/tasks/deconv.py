@@ -316,11 +316,19 @@ TILE_CONTEXT = 3
 
 def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float) -> np.ndarray:
     """:func:`deconvolve_plane` of a ``(C, H, W)`` stack, whole or tile by tile (see
-    :data:`FRAME_TILE`); overlapping tiles are blended with linear ramps."""
+    :data:`FRAME_TILE`)."""
     h, w = planes.shape[-2:]
     if max(h, w) <= FRAME_TILE:
         return deconvolve_plane(planes, kernel, lam=lam, p=p, clipped=clipped_pixels(planes))
-    ramp = max(kernel.shape)
+    return by_tiles(planes, max(kernel.shape), lambda tile, crop: deconvolve_plane(tile, kernel, lam=lam, p=p, clipped=clipped_pixels(tile)))
+
+
+def by_tiles(planes: np.ndarray, ramp: int, solve: Callable[[np.ndarray, Region], np.ndarray]) -> np.ndarray:
+    """``solve(tile, crop)`` on square tiles of :data:`FRAME_TILE` px of each plane of a
+    ``(C, H, W)`` stack (plus :data:`TILE_CONTEXT` ramps of context; ``crop`` is where the tile lies
+    in the frame), blended with linear ramps of ``2 * ramp`` px between neighbours: memory stays
+    bounded whatever the photo's size."""
+    h, w = planes.shape[-2:]
     context = TILE_CONTEXT * ramp
     out = np.zeros(planes.shape, dtype=SOLVE_DTYPE)  # the photo's size: single precision halves it
     total = np.zeros((h, w), dtype=SOLVE_DTYPE)
@@ -332,7 +340,6 @@ def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float) -
             weight = _feather(blend, (h, w), 2 * ramp)
             total[blend] += weight
             for c, plane in enumerate(planes):
-                tile = plane[crop]
-                out[c][blend] += weight * deconvolve_plane(tile, kernel, lam=lam, p=p, clipped=clipped_pixels(tile))[inner]
+                out[c][blend] += weight * solve(plane[crop], crop)[inner]
     out /= total
     return out

@@ -19,7 +19,7 @@ from gencor.operators.boundary import extend_periodic
 from gencor.operators.filterflow import FilterFlow, extend_hats, grid_hats
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
-from gencor.tasks.deconv import FRAME_TILE, SOLVE_DTYPE, TILE_CONTEXT, Region, _feather, _grow, _within, check_lam, clipped_pixels, default_lam, pcg
+from gencor.tasks.deconv import FRAME_TILE, SOLVE_DTYPE, Region, by_tiles, check_lam, clipped_pixels, default_lam, pcg
 from gencor.threads import fft_workers
 from gencor.validate import as_image, as_kernel
 
@@ -93,27 +93,16 @@ def deconvolve_local(
 
 
 def _by_tiles(planes: np.ndarray, kernels: list[np.ndarray], grid: tuple[int, int], *, lam: float, p: float) -> np.ndarray:
-    """The solve on the whole frame, or tile by tile for large photos (bounded memory; see
-    :data:`gencor.tasks.deconv.FRAME_TILE`), blended with linear ramps. Each tile keeps only the
-    windows that reach it."""
+    """The solve on the whole frame, or tile by tile for large photos
+    (:func:`gencor.tasks.deconv.by_tiles`); a tile's operator keeps only the windows that reach it."""
     h, w = planes.shape[-2:]
     if max(h, w) <= FRAME_TILE:
         return _solve(planes, kernels, (grid_hats(h, grid[0]), grid_hats(w, grid[1])), lam=lam, p=p)
-    ramp = max(max(k.shape) for k in kernels)
-    context = TILE_CONTEXT * ramp
-    out = np.zeros(planes.shape, dtype=SOLVE_DTYPE)
-    total = np.zeros((h, w), dtype=SOLVE_DTYPE)
-    for r0 in range(0, h, FRAME_TILE):
-        for c0 in range(0, w, FRAME_TILE):
-            blend = _grow((slice(r0, min(r0 + FRAME_TILE, h)), slice(c0, min(c0 + FRAME_TILE, w))), ramp, (h, w))
-            crop: Region = _grow(blend, context, (h, w))
-            weight = _feather(blend, (h, w), 2 * ramp)
-            total[blend] += weight
-            hats = (grid_hats(h, grid[0], crop[0]), grid_hats(w, grid[1], crop[1]))
-            for c, plane in enumerate(planes):
-                out[c][blend] += weight * _solve(plane[crop][None], kernels, hats, lam=lam, p=p)[0][_within(blend, crop)]
-    out /= total
-    return out
+
+    def solve(tile: np.ndarray, crop: Region) -> np.ndarray:
+        return _solve(tile[None], kernels, (grid_hats(h, grid[0], crop[0]), grid_hats(w, grid[1], crop[1])), lam=lam, p=p)[0]
+
+    return by_tiles(planes, max(max(k.shape) for k in kernels), solve)
 
 
 def _solve(
