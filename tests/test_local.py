@@ -3,6 +3,8 @@ filter-flow deconvolution and the pipeline's ``blur`` option."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -10,7 +12,7 @@ from scipy import ndimage
 from gencor import deblur
 from gencor.kernels.camera import CameraShake, random_camera_shake
 from gencor.kernels.estimate import estimate_kernel
-from gencor.kernels.local import choose_kernels, grid_centres, grid_kernels, grid_regions, local_grid, neighbours
+from gencor.kernels.local import Region, choose_kernels, grid_centres, grid_kernels, grid_regions, local_grid, neighbours
 from gencor.kernels.trajectory import random_motion_kernel
 from gencor.metrics import image_scores
 from gencor.tasks.deconv import deconvolve
@@ -75,6 +77,22 @@ def test_rotation_gives_kernels_whose_direction_turns() -> None:
         assert _angle_gap(e, t) < 20
     assert _angle_gap(est[1], est[3]) > 60  # top against left
     assert _angle_gap(est[0], est[2]) > 45  # the two top corners
+
+
+def test_windows_estimated_side_by_side_keep_their_order() -> None:
+    """Windows run in threads (``workers``) come back in the order of the regions, each from its
+    own window, however the threads finish."""
+    gray = np.arange(400 * 300, dtype=float).reshape(400, 300) / (400 * 300)
+    regions = grid_regions(gray.shape, (3, 2), 15)
+    delays = iter([0.05, 0.0, 0.03, 0.0, 0.01, 0.0])
+
+    def estimate(img: np.ndarray, region: Region) -> tuple[float, float]:
+        time.sleep(next(delays))
+        return float(img.mean()), float(gray[region].mean())
+
+    side_by_side = grid_kernels(gray, regions, estimate, workers=3)
+    assert [a for a, _ in side_by_side] == [b for _, b in side_by_side] == [float(gray[r].mean()) for r in regions]
+    assert len({a for a, _ in side_by_side}) == len(regions)
 
 
 def test_a_window_keeps_its_kernel_only_where_it_scores_better() -> None:

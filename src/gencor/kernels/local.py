@@ -13,9 +13,12 @@ shake) or keep the frame's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+from scipy import fft
 
 from gencor.assess import kernel_similarity
 from gencor.kernels.size import crop_kernel
@@ -39,8 +42,8 @@ EDGE_SHARE = 0.4
 
 #: Rows and columns of a rectangle of the frame.
 Region = tuple[slice, slice]
-#: Estimates the kernel of one window: ``(window image, region) -> kernel``.
-Estimator = Callable[[np.ndarray, Region], np.ndarray]
+#: What an estimator returns for one window (a kernel, or a run that holds one).
+Estimate = TypeVar("Estimate")
 
 
 def local_grid(shape: tuple[int, int], kernel_size: int) -> tuple[int, int]:
@@ -118,9 +121,24 @@ def edge_energy(gray: np.ndarray, regions: list[Region]) -> np.ndarray:
     return np.array([float(energy[r].mean()) for r in regions])
 
 
-def grid_kernels(gray: np.ndarray, regions: list[Region], estimate: Estimator) -> list[np.ndarray]:
-    """A kernel on each window from ``estimate``."""
-    return [estimate(gray[r], r) for r in regions]
+def grid_kernels(gray: np.ndarray, regions: list[Region], estimate: Callable[[np.ndarray, Region], Estimate], *, workers: int = 1) -> list[Estimate]:
+    """``estimate(window image, region)`` on each window, in the order of ``regions``, ``workers``
+    windows at a time.
+
+    Threads, each with single-threaded FFTs: the estimator spends much of its time in NumPy array
+    operations that use one core, so windows side by side use the cores better than one window
+    with multi-threaded FFTs (4 windows of 375 px, 39 px kernels, 2 cores: 8.5 s against 17.5 s,
+    the same kernels). ``estimate`` must be safe to call from several threads.
+    """
+    if workers <= 1 or len(regions) <= 1:
+        return [estimate(gray[r], r) for r in regions]
+
+    def one(region: Region) -> Estimate:
+        with fft.set_workers(1):
+            return estimate(gray[region], region)
+
+    with ThreadPoolExecutor(min(workers, len(regions))) as pool:
+        return list(pool.map(one, regions))
 
 
 def neighbour_agreement(kernels: list[np.ndarray], grid: tuple[int, int]) -> list[float]:

@@ -26,6 +26,8 @@ The pipeline, in order:
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -212,6 +214,8 @@ class _Steps:
 
     def __init__(self, progress: Progress | None, total: int) -> None:
         self.progress, self.total, self.done = progress, total, 0
+        # The local windows are estimated in threads: one count, one call at a time.
+        self.lock = threading.Lock()
 
     def run(self, phase: str) -> Callable[[int, int, int, int], None] | None:
         progress = self.progress
@@ -219,8 +223,9 @@ class _Steps:
             return None
 
         def update(scale: int, n_scales: int, it: int, n_it: int) -> None:
-            self.done = min(self.done + 1, self.total)
-            progress(self.done, self.total, phase)
+            with self.lock:
+                self.done = min(self.done + 1, self.total)
+                progress(self.done, self.total, phase)
 
         return update
 
@@ -526,14 +531,14 @@ def _local_plan(
     regions = grid_regions(gray.shape, grid, trial)
     n = len(regions)
     steps.total += n * iterations * _levels(trial, 0.0, 1.0)
-    runs: list[KernelEstimate] = []
+    started = itertools.count(1)
 
-    def estimate(img: np.ndarray, region: Region) -> np.ndarray:
+    def estimate(img: np.ndarray, region: Region) -> KernelEstimate:
         mask = None if valid is None else valid[region]
-        runs.append(run(img, trial, mask, f"local kernels {len(runs) + 1}/{n}"))
-        return runs[-1].kernel
+        return run(img, trial, mask, f"local kernels {next(started)}/{n}")
 
-    kernels = grid_kernels(gray, regions, estimate)
+    runs = grid_kernels(gray, regions, estimate, workers=fft_workers())
+    kernels = [est.kernel for est in runs]
     side = size_for_extent(max(kernel_extent(k) for k in kernels), lo=size, hi=trial)
     stability = []
     for est in runs:
