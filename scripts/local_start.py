@@ -19,21 +19,19 @@ Prints PSNR and mean kernel similarity per case, then the means.
 
 from __future__ import annotations
 
-import argparse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from gencor.kernels.camera import random_camera_shake
 from gencor.kernels.estimate import EstimatorConfig, estimate_kernel
 from gencor.kernels.local import grid_centres, grid_regions, local_grid
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.tasks.deconv import default_lam
 from gencor.tasks.deconv_local import deconvolve_local
+from training_photos import MARGIN, arguments, photos, shaken_with_roll
 
-MARGIN = 30
 #: Kernel side of every estimate (more than the longest shake made here).
 SIZE = 31
 STARTS = ("frame", "scratch", "warm", "true_centre", "true_local")
@@ -41,12 +39,9 @@ STARTS = ("frame", "scratch", "warm", "true_centre", "true_local")
 
 def one(job: tuple[str, int]) -> tuple[str, dict[str, tuple[float, float]]]:
     path, seed = job
-    rng = np.random.default_rng(seed)
     scene = np.asarray(Image.open(path).convert("L"), dtype=float) / 255.0
-    shape = (scene.shape[0] - 2 * MARGIN, scene.shape[1] - 2 * MARGIN)
-    cam = random_camera_shake(shape, rng, shift=rng.uniform(6, 16), turn=rng.uniform(8, 20))
-    sigma = float(rng.uniform(0.005, 0.01))
-    blurred = np.round(np.clip(cam.blur(scene, MARGIN) + sigma * rng.standard_normal(shape), 0, 1) * 255) / 255
+    blurred, cam, sigma = shaken_with_roll(scene, np.random.default_rng(seed))
+    shape = blurred.shape
     sharp = scene[MARGIN:-MARGIN, MARGIN:-MARGIN]
     grid = local_grid(shape, SIZE)
     regions = grid_regions(shape, grid, SIZE)
@@ -69,12 +64,8 @@ def one(job: tuple[str, int]) -> tuple[str, dict[str, tuple[float, float]]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder")
-    ap.add_argument("--cases", type=int, default=12)
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args()
-    files = sorted(Path(args.folder).glob("*.jpg"))[3::7][: args.cases]
+    args = arguments(__doc__.splitlines()[0])
+    files = photos(args.folder, args.cases, first=3)
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(one, [(str(f), 2100 + i) for i, f in enumerate(files)]))
     print("photo", *(f"{s}_psnr {s}_similarity" for s in (*STARTS, "input")), sep="\t")

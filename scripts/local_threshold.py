@@ -9,7 +9,6 @@ kernel and, with another seed, a shaking camera with roll (:mod:`gencor.kernels.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,10 +18,8 @@ from PIL import Image
 from scipy.signal import fftconvolve
 
 import gencor.tasks.deblur as pipeline
-from gencor.kernels.camera import random_camera_shake
 from gencor.kernels.trajectory import random_motion_kernel
-
-MARGIN = 30
+from training_photos import MARGIN, arguments, photos, shaken_with_roll
 
 
 def one(job: tuple[str, int, str]) -> tuple[str, str, float | None, int]:
@@ -30,24 +27,20 @@ def one(job: tuple[str, int, str]) -> tuple[str, str, float | None, int]:
     pipeline.LOCAL_VARIATION = np.inf  # measure only: never take the local path
     rng = np.random.default_rng(seed)
     scene = np.asarray(Image.open(path).convert("L"), dtype=float) / 255.0
-    h, w = scene.shape[0] - 2 * MARGIN, scene.shape[1] - 2 * MARGIN
     if kind == "uniform":
+        h, w = scene.shape[0] - 2 * MARGIN, scene.shape[1] - 2 * MARGIN
         k = random_motion_kernel(2 * MARGIN - 1, rng, extent=rng.uniform(9, 2 * MARGIN - 5))
         blurred = fftconvolve(scene, k, mode="valid")[1:-1, 1:-1][:h, :w]
+        noisy = np.round(np.clip(blurred + rng.uniform(0.005, 0.01) * rng.standard_normal(blurred.shape), 0, 1) * 255) / 255
     else:
-        blurred = random_camera_shake((h, w), rng, shift=rng.uniform(6, 16), turn=rng.uniform(8, 20)).blur(scene, MARGIN)
-    noisy = np.round(np.clip(blurred + rng.uniform(0.005, 0.01) * rng.standard_normal(blurred.shape), 0, 1) * 255) / 255
+        noisy = shaken_with_roll(scene, rng)[0]
     report = pipeline.deblur(noisy, blur="auto", generator="none").report
     return Path(path).stem, kind, report.blur_variation, sum(report.local.get("trusted", []))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder")
-    ap.add_argument("--cases", type=int, default=12)
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args()
-    files = sorted(Path(args.folder).glob("*.jpg"))[::7][: args.cases]
+    args = arguments(__doc__.splitlines()[0])
+    files = photos(args.folder, args.cases)
     jobs = [(str(f), i, kind) for i, f in enumerate(files) for kind in ("uniform", "rotation")]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(one, jobs))
