@@ -63,6 +63,9 @@ TILE_SHARE = 0.5
 
 #: Rows and columns of a rectangle of the frame.
 Region = tuple[slice, slice]
+#: The splitting's ladder: ``beta`` from ``lam`` up, times ``BETA_RATE``, ``BETA_STEPS`` times.
+BETA_STEPS = 8
+BETA_RATE = 2.0 * np.sqrt(2.0)
 
 
 def deconvolve_plane(
@@ -71,8 +74,8 @@ def deconvolve_plane(
     *,
     lam: float,
     p: float = 0.8,
-    beta_steps: int = 8,
-    beta_rate: float = 2.0 * np.sqrt(2.0),
+    beta_steps: int = BETA_STEPS,
+    beta_rate: float = BETA_RATE,
     clipped: np.ndarray | None = None,
 ) -> np.ndarray:
     """Deconvolve ``(..., H, W)`` planes with one kernel; see the module docstring.
@@ -84,7 +87,7 @@ def deconvolve_plane(
     few conjugate-gradient iterations preconditioned by the unweighted FFT solve, on tiles around
     the lights (see :data:`LIGHT_REACH`).
     """
-    solve = partial(_hqs, kernel=kernel, lam=lam, p=p, beta_steps=beta_steps, beta_rate=beta_rate)
+    solve = partial(hqs, size=max(kernel.shape), x_step=_uniform_step(kernel), lam=lam, p=p, beta_steps=beta_steps, beta_rate=beta_rate)
     if clipped is None or not clipped.any():
         return solve(y, clipped=None)
     tiles = _light_tiles(np.any(clipped.reshape(-1, *clipped.shape[-2:]), axis=0), max(kernel.shape))
@@ -142,9 +145,19 @@ def _feather(tile: Region, frame: tuple[int, int], ramp: int) -> np.ndarray:
     return np.outer(weights[0], weights[1])
 
 
-def _hqs(
+#: The ``x`` step of half-quadratic splitting for one blur model ``A``, built once per solve by a
+#: :data:`StepFactory`: ``step(x, g_hat, beta)`` solves ``(A^T W A + beta D^T D) x = A^T W y +
+#: beta D^T z`` from ``x``, where ``g_hat`` is the spectrum of ``D^T z``.
+XStep = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+#: ``factory(y_ext, weight, den_grad) -> step``: the observation extended periodically, the weight
+#: ``W`` (``None`` for all ones) and ``|D|^2`` on the extended grid.
+StepFactory = Callable[[np.ndarray, np.ndarray | None, np.ndarray], XStep]
+
+
+def hqs(
     y: np.ndarray,
-    kernel: np.ndarray,
+    size: int,
+    x_step: StepFactory,
     *,
     lam: float,
     p: float,
@@ -152,29 +165,49 @@ def _hqs(
     beta_rate: float,
     clipped: np.ndarray | None,
 ) -> np.ndarray:
-    """Half-quadratic splitting on the whole of ``y`` (weighted by ``~clipped`` when given)."""
+    """Half-quadratic splitting on the whole of ``y`` (weighted by ``~clipped`` when given), for a
+    blur of at most ``size`` px whose ``x`` step ``x_step`` builds: the splitting, the periodic
+    extension and the weights are the same for every blur model; only that step differs."""
     h, w = y.shape[-2:]
-    y_ext = extend_periodic(y, max(kernel.shape)).astype(SOLVE_DTYPE)
+    y_ext = extend_periodic(y, size).astype(SOLVE_DTYPE)
     shape = y_ext.shape[-2:]
-    otf = psf2otf(kernel, shape).astype(np.result_type(SOLVE_DTYPE, np.complex64))
     grad = Gradient(shape)
-    d_otf = grad.otf().astype(otf.dtype)
-    den_data = np.abs(otf) ** 2
+    d_otf = grad.otf().astype(np.result_type(SOLVE_DTYPE, np.complex64))
     den_grad = np.sum(np.abs(d_otf) ** 2, axis=0)
     weight = None
     if clipped is not None and clipped.any():
         weight = np.ones(y_ext.shape, dtype=SOLVE_DTYPE)
         weight[..., :h, :w] = ~clipped
-    num_data = np.conj(otf) * fft.rfft2(y_ext if weight is None else weight * y_ext)
+    step = x_step(y_ext, weight, den_grad)
     x = y_ext
     beta = lam
     for _ in range(beta_steps):
-        wgt = prox_lp(grad.forward(x), lam / beta, p)
-        num = num_data + beta * np.sum(np.conj(d_otf) * fft.rfft2(wgt), axis=-3)
-        den = den_data + beta * den_grad
-        x = fft.irfft2(num / den, s=shape) if weight is None else _weighted_solve(x, fft.irfft2(num, s=shape), otf, beta * den_grad, weight, den, shape)
+        z = prox_lp(grad.forward(x), lam / beta, p)
+        x = step(x, np.sum(np.conj(d_otf) * fft.rfft2(z), axis=-3), beta)
         beta *= beta_rate
     return x[..., :h, :w].astype(np.float64)
+
+
+def _uniform_step(kernel: np.ndarray) -> StepFactory:
+    """The ``x`` step of one kernel: one FFT solve, or with weights a few PCG iterations
+    preconditioned by it."""
+
+    def factory(y_ext: np.ndarray, weight: np.ndarray | None, den_grad: np.ndarray) -> XStep:
+        shape = y_ext.shape[-2:]
+        otf = psf2otf(kernel, shape).astype(np.result_type(SOLVE_DTYPE, np.complex64))
+        den_data = np.abs(otf) ** 2
+        num_data = np.conj(otf) * fft.rfft2(y_ext if weight is None else weight * y_ext)
+
+        def step(x: np.ndarray, g_hat: np.ndarray, beta: float) -> np.ndarray:
+            num = num_data + beta * g_hat
+            den = den_data + beta * den_grad
+            if weight is None:
+                return fft.irfft2(num / den, s=shape)
+            return _weighted_solve(x, fft.irfft2(num, s=shape), otf, beta * den_grad, weight, den, shape)
+
+        return step
+
+    return factory
 
 
 #: Conjugate-gradient iterations per splitting step of the weighted (clipped-light) solve. On the

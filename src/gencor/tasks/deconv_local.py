@@ -15,11 +15,22 @@ from scipy import fft
 
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
-from gencor.operators.boundary import extend_periodic
 from gencor.operators.filterflow import FilterFlow, extend_hats, grid_hats
-from gencor.operators.gradient import Gradient
-from gencor.prox.lp import prox_lp
-from gencor.tasks.deconv import FRAME_TILE, SOLVE_DTYPE, Region, by_tiles, check_lam, clipped_pixels, default_lam, pcg
+from gencor.tasks.deconv import (
+    BETA_RATE,
+    BETA_STEPS,
+    FRAME_TILE,
+    SOLVE_DTYPE,
+    Region,
+    StepFactory,
+    XStep,
+    by_tiles,
+    check_lam,
+    clipped_pixels,
+    default_lam,
+    hqs,
+    pcg,
+)
 from gencor.threads import fft_workers
 from gencor.validate import as_image, as_kernel
 
@@ -105,47 +116,35 @@ def _by_tiles(planes: np.ndarray, kernels: list[np.ndarray], grid: tuple[int, in
     return by_tiles(planes, max(max(k.shape) for k in kernels), solve)
 
 
-def _solve(
-    y: np.ndarray,
-    kernels: list[np.ndarray],
-    hats: tuple[np.ndarray, np.ndarray],
-    *,
-    lam: float,
-    p: float,
-    beta_steps: int = 8,
-    beta_rate: float = 2.0 * np.sqrt(2.0),
-) -> np.ndarray:
-    """Half-quadratic splitting on planes ``y (C, H, W)`` with the filter flow of the row and column
-    ``hats`` (grown with the frame's periodic extension)."""
-    h, w = y.shape[-2:]
+def _solve(y: np.ndarray, kernels: list[np.ndarray], hats: tuple[np.ndarray, np.ndarray], *, lam: float, p: float) -> np.ndarray:
+    """Half-quadratic splitting (:func:`gencor.tasks.deconv.hqs`) on planes ``y (C, H, W)`` with the
+    filter flow of the row and column ``hats`` (grown with the frame's periodic extension)."""
     size = max(max(k.shape) for k in kernels)
-    y_ext = extend_periodic(y, size).astype(SOLVE_DTYPE)
-    shape = y_ext.shape[-2:]
-    op = FilterFlow(kernels, extend_hats(hats[0], shape[0]), extend_hats(hats[1], shape[1]), dtype=SOLVE_DTYPE)
-    grad = Gradient(shape)
-    d_otf = grad.otf().astype(np.complex64)
-    den_grad = np.sum(np.abs(d_otf) ** 2, axis=0)
-    den_data = (np.abs(op.mean_otf()) ** 2).astype(SOLVE_DTYPE)
-    clipped = clipped_pixels(y)
-    weight = None
-    if clipped.any():
-        weight = np.ones(y_ext.shape, dtype=SOLVE_DTYPE)
-        weight[..., :h, :w] = ~clipped
-    rhs_data = op.adjoint(y_ext if weight is None else weight * y_ext)
-    x = y_ext
-    beta = lam
-    for _ in range(beta_steps):
-        z = prox_lp(grad.forward(x), lam / beta, p)
-        rhs = rhs_data + beta * fft.irfft2(np.sum(np.conj(d_otf) * fft.rfft2(z), axis=-3), s=shape)
-        reg = beta * den_grad
+    return hqs(y, size, _flow_step(kernels, hats), lam=lam, p=p, beta_steps=BETA_STEPS, beta_rate=BETA_RATE, clipped=clipped_pixels(y))
 
-        def apply(v: np.ndarray, reg: np.ndarray = reg) -> np.ndarray:
-            blurred = op.forward(v)
-            return op.adjoint(blurred if weight is None else weight * blurred) + fft.irfft2(reg * fft.rfft2(v), s=shape)
 
-        def m_inv(v: np.ndarray, precond: np.ndarray = den_data + reg) -> np.ndarray:
-            return fft.irfft2(fft.rfft2(v) / precond, s=shape)
+def _flow_step(kernels: list[np.ndarray], hats: tuple[np.ndarray, np.ndarray]) -> StepFactory:
+    """The ``x`` step of the filter flow: a few PCG iterations from the previous ``x``,
+    preconditioned by the uniform solve with the windows' mean kernel."""
 
-        x = pcg(apply, m_inv, rhs, x, FLOW_CG)
-        beta *= beta_rate
-    return x[..., :h, :w].astype(np.float64)
+    def factory(y_ext: np.ndarray, weight: np.ndarray | None, den_grad: np.ndarray) -> XStep:
+        shape = y_ext.shape[-2:]
+        op = FilterFlow(kernels, extend_hats(hats[0], shape[0]), extend_hats(hats[1], shape[1]), dtype=SOLVE_DTYPE)
+        den_data = (np.abs(op.mean_otf()) ** 2).astype(SOLVE_DTYPE)
+        rhs_data = op.adjoint(y_ext if weight is None else weight * y_ext)
+
+        def step(x: np.ndarray, g_hat: np.ndarray, beta: float) -> np.ndarray:
+            reg = beta * den_grad
+
+            def apply(v: np.ndarray) -> np.ndarray:
+                blurred = op.forward(v)
+                return op.adjoint(blurred if weight is None else weight * blurred) + fft.irfft2(reg * fft.rfft2(v), s=shape)
+
+            def m_inv(v: np.ndarray) -> np.ndarray:
+                return fft.irfft2(fft.rfft2(v) / (den_data + reg), s=shape)
+
+            return pcg(apply, m_inv, rhs_data + beta * fft.irfft2(g_hat, s=shape), x, FLOW_CG)
+
+        return step
+
+    return factory
