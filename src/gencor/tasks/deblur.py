@@ -507,6 +507,8 @@ class _LocalPlan:
 
     grid: tuple[int, int]
     regions: list[Region]
+    #: The luminance of each window (views of the photo's).
+    windows: list[np.ndarray]
     edges: np.ndarray
     kernels: list[np.ndarray]
     #: Each window's kernel at half scale against its full-scale kernel.
@@ -546,7 +548,8 @@ def _local_plan(
         half = min(range(len(levels)), key=lambda i: abs(levels[i] - levels[-1] * SIZING_SCALE))
         k_half = est.scales[half].kernel
         stability.append(kernel_similarity(k_half, resize_kernel(est.kernel, k_half.shape[0])))
-    return _LocalPlan(grid, regions, edge_energy(gray, regions), [crop_kernel(k, side) for k in kernels], stability, neighbour_agreement(kernels, grid))
+    sized = [crop_kernel(k, side) for k in kernels]
+    return _LocalPlan(grid, regions, [gray[r] for r in regions], edge_energy(gray, regions), sized, stability, neighbour_agreement(kernels, grid))
 
 
 def _dark_family(y: np.ndarray, mask: np.ndarray | None, ladder: list[int], *, auto: bool, steps: _Steps, clock: _Clock) -> tuple[np.ndarray, float, bool]:
@@ -693,8 +696,7 @@ def _finish(
     final: dict[str, Any] = {"proposed": False}
     grid = None
     if local is not None:
-        gray = luminance(arr)
-        windows = [gray[r] for r in local.regions]
+        windows = local.windows
         noise = [estimate_noise(win) for win in windows]
         frame_evidence = (agreement, stabilities[best.removesuffix(" conservative")], consensus[best.removesuffix(" conservative")])
 
