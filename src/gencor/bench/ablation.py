@@ -9,6 +9,7 @@ scale. Part two is the full Levin table of each variant.
 
 from __future__ import annotations
 
+import csv
 import functools
 import platform
 import tempfile
@@ -19,7 +20,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 from scipy.io import loadmat
 
-from gencor.bench.common import Row, markdown_table, run_pool, write_tables
+from gencor.bench.common import Row, markdown_table, run_pool, write_csv, write_markdown, write_tables
 from gencor.bench.levin import levin_case, summary
 from gencor.bench.real import CROP
 from gencor.bench.synthetic import COLUMNS as SYNTHETIC_COLUMNS
@@ -242,13 +243,21 @@ def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0) -
     return key
 
 
+#: The columns of the file of verdicts by eye.
+LABEL_COLUMNS = ("photo", "variant", "verdict")
+
+
 def real_summary(rows: list[Row], labels: Path) -> list[Row]:
     """Per variant: the decisions, the final-stage proposals kept, and (where ``labels`` exists,
     ``photo,variant,verdict`` by eye) how many outputs are better, the same or worse than the input."""
     verdicts: dict[tuple[str, str], str] = {}
     if labels.exists():
-        for line in labels.read_text().splitlines()[1:]:
-            photo, variant, verdict = (v.strip() for v in line.split(","))
+        with labels.open(newline="") as f:
+            lines = [row for row in csv.reader(f) if row][1:]
+        for row in lines:
+            if len(row) != len(LABEL_COLUMNS):
+                raise ValueError(f"{labels}: expected {','.join(LABEL_COLUMNS)} on each line, got {','.join(row)!r}")
+            photo, variant, verdict = (v.strip() for v in row)
             if verdict not in VERDICTS:
                 raise ValueError(f"{labels}: verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
             verdicts[(photo, variant)] = verdict
@@ -342,13 +351,8 @@ def run_noisy_ablation(test_dir: Path, *, out_dir: Path, sigmas: tuple[float, ..
         "worse_than_corrector_0.2db: photos where the variant's PSNR is more than 0.2 dB below Corrector only's; final_stage_kept: the "
         "photos whose restoration the Corrector kept, of those deblurred. Every photo: `ablation_noisy.csv`."
     )
-    md = write_tables(out_dir, "ablation_noisy_summary", table, columns, header)
-    atomic_write(out_dir / "ablation_noisy.md", lambda tmp: tmp.write_text(md))
-    (out_dir / "ablation_noisy_summary.md").unlink()
-    (out_dir / "ablation_noisy_summary.csv").unlink()
-    write_tables(out_dir, "ablation_noisy_photos", rows, ["sigma", "variant", *SYNTHETIC_COLUMNS, "final_stage"], "")
-    (out_dir / "ablation_noisy_photos.csv").replace(out_dir / "ablation_noisy.csv")
-    (out_dir / "ablation_noisy_photos.md").unlink()
+    md = write_markdown(out_dir, "ablation_noisy", table, columns, header)
+    write_csv(out_dir, "ablation_noisy", rows, ["sigma", "variant", *SYNTHETIC_COLUMNS, "final_stage"])
     if not quiet:
         print(md)
     return table
@@ -369,9 +373,7 @@ def run_real_ablation(real: Path, *, out_dir: Path, jobs: int, limit: int | None
         key = {r["photo"]: r for r in real_sheets(photos, crops, out_dir)}
     for r in rows:
         r["letter"] = next(letter for letter in "ABC" if key[r["photo"]][letter] == r["variant"])
-    write_tables(out_dir, "ablation_real_photos", rows, REAL_COLUMNS, "")
-    (out_dir / "ablation_real_photos.csv").replace(out_dir / "ablation_real.csv")
-    (out_dir / "ablation_real_photos.md").unlink()
+    write_csv(out_dir, "ablation_real", rows, REAL_COLUMNS)
     return summarize_real(out_dir, labels=labels, quiet=quiet)
 
 
@@ -381,9 +383,8 @@ def summarize_real(out_dir: Path, *, labels: Path, quiet: bool) -> list[Row]:
     csv_path = out_dir / "ablation_real.csv"
     if not csv_path.exists():
         raise ValueError(f"no {csv_path}; run 'gencor bench ablation --real ...' first")
-    lines = csv_path.read_text().splitlines()
-    head = lines[0].split(",")
-    rows: list[Row] = [dict(zip(head, line.split(","), strict=True)) for line in lines[1:]]
+    with csv_path.open(newline="") as f:
+        rows: list[Row] = list(csv.DictReader(f))
     table = real_summary(rows, labels)
     n = len({r["photo"] for r in rows})
     header = (
@@ -394,10 +395,7 @@ def summarize_real(out_dir: Path, *, labels: Path, quiet: bool) -> list[Row]:
         "restoration the Corrector kept, of those deblurred."
     )
     columns = ["variant", "photos", "answered", "final_stage_kept", *(f"{v} (eye)" for v in VERDICTS)]
-    md = write_tables(out_dir, "ablation_real_summary", table, columns, header)
-    atomic_write(out_dir / "ablation_real.md", lambda tmp: tmp.write_text(md))
-    (out_dir / "ablation_real_summary.md").unlink()
-    (out_dir / "ablation_real_summary.csv").unlink()
+    md = write_markdown(out_dir, "ablation_real", table, columns, header)
     if not quiet:
         print(md)
     return table

@@ -96,17 +96,28 @@ def markdown_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tables(out_dir: Path, stem: str, rows: Sequence[Row], columns: Sequence[str], header: str) -> str:
-    """Write ``stem.md`` and ``stem.csv`` atomically; return the Markdown."""
+def write_markdown(out_dir: Path, stem: str, rows: Sequence[Row], columns: Sequence[str], header: str) -> str:
+    """Write ``stem.md`` (``header`` and the table) atomically; return the Markdown."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md = header + "\n\n" + markdown_table(rows, columns)
     atomic_write(out_dir / f"{stem}.md", lambda tmp: tmp.write_text(md))
+    return md
+
+
+def write_csv(out_dir: Path, stem: str, rows: Sequence[Row], columns: Sequence[str]) -> None:
+    """Write ``stem.csv`` atomically (the ``columns`` of each row)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write(out_dir / f"{stem}.csv", lambda tmp: tmp.write_text(buf.getvalue()))
-    return md
+
+
+def write_tables(out_dir: Path, stem: str, rows: Sequence[Row], columns: Sequence[str], header: str) -> str:
+    """Write ``stem.md`` and ``stem.csv`` atomically; return the Markdown."""
+    write_csv(out_dir, stem, rows, columns)
+    return write_markdown(out_dir, stem, rows, columns, header)
 
 
 def mean_row(rows: Sequence[Row], columns: Sequence[str], label_col: str) -> Row:
