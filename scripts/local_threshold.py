@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy.signal import fftconvolve
 
 import gencor.tasks.deblur as pipeline
-from gencor.kernels.trajectory import random_motion_kernel
-from training_photos import MARGIN, arguments, photos, shaken_with_roll
+from training_photos import arguments, photos, shaken_uniformly, shaken_with_roll
 
 
 def one(job: tuple[str, int, str]) -> tuple[str, str, float | None, int]:
@@ -27,13 +25,7 @@ def one(job: tuple[str, int, str]) -> tuple[str, str, float | None, int]:
     pipeline.LOCAL_VARIATION = np.inf  # measure only: never take the local path
     rng = np.random.default_rng(seed)
     scene = np.asarray(Image.open(path).convert("L"), dtype=float) / 255.0
-    if kind == "uniform":
-        h, w = scene.shape[0] - 2 * MARGIN, scene.shape[1] - 2 * MARGIN
-        k = random_motion_kernel(2 * MARGIN - 1, rng, extent=rng.uniform(9, 2 * MARGIN - 5))
-        blurred = fftconvolve(scene, k, mode="valid")[1:-1, 1:-1][:h, :w]
-        noisy = np.round(np.clip(blurred + rng.uniform(0.005, 0.01) * rng.standard_normal(blurred.shape), 0, 1) * 255) / 255
-    else:
-        noisy = shaken_with_roll(scene, rng)[0]
+    noisy = shaken_uniformly(scene, rng) if kind == "uniform" else shaken_with_roll(scene, rng)[0]
     report = pipeline.deblur(noisy, blur="auto", generator="none").report
     return Path(path).stem, kind, report.blur_variation, sum(report.local.get("trusted", []))
 

@@ -1,5 +1,5 @@
 """What the scripts that measure on training photos share: their command line, which photos they
-take, and the camera shake with roll they apply (BSDS500 train only, never evaluation data)."""
+take, and the blur they apply (one kernel, or a camera that also rolls) (BSDS500 train only, never evaluation data)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import fftconvolve
 
 from gencor.kernels.camera import CameraShake, random_camera_shake
+from gencor.kernels.trajectory import random_motion_kernel
 
 #: Scene pixels cut from each side of a photo, so its border holds scene content.
 MARGIN = 30
@@ -39,3 +41,12 @@ def shaken_with_roll(scene: np.ndarray, rng: np.random.Generator) -> tuple[np.nd
     sigma = float(rng.uniform(0.005, 0.01))
     blurred = np.round(np.clip(cam.blur(scene, MARGIN) + sigma * rng.standard_normal(shape), 0, 1) * 255) / 255
     return blurred, cam, sigma
+
+
+def shaken_uniformly(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The photo of the gray ``scene`` (cut by ``MARGIN``) through one camera-shake kernel of
+    9-55 px; noise 0.005-0.01, 8 bits."""
+    h, w = scene.shape[0] - 2 * MARGIN, scene.shape[1] - 2 * MARGIN
+    k = random_motion_kernel(2 * MARGIN - 1, rng, extent=rng.uniform(9, 2 * MARGIN - 5))
+    blurred = fftconvolve(scene, k, mode="valid")[1:-1, 1:-1][:h, :w]
+    return np.round(np.clip(blurred + rng.uniform(0.005, 0.01) * rng.standard_normal(blurred.shape), 0, 1) * 255) / 255
