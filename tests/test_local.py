@@ -94,6 +94,18 @@ def test_windows_estimated_side_by_side_keep_their_order() -> None:
     assert [a for a, _ in side_by_side] == [b for _, b in side_by_side] == [float(gray[r].mean()) for r in regions]
     assert len({a for a, _ in side_by_side}) == len(regions)
 
+    # An error in one window stops the others that have not started, and reaches the caller.
+    started = []
+
+    def failing(img: np.ndarray, region: Region) -> float:
+        started.append(region)
+        time.sleep(0.2)
+        raise RuntimeError("window failed")
+
+    with pytest.raises(RuntimeError, match="window failed"):
+        grid_kernels(gray, regions, failing, workers=2)
+    assert len(started) < len(regions)
+
 
 def test_a_window_keeps_its_kernel_only_where_it_scores_better() -> None:
     """The per-window choice: own kernel where it beats the frame's (and the floor), else the

@@ -137,8 +137,12 @@ def grid_kernels(gray: np.ndarray, regions: list[Region], estimate: Callable[[np
         with fft.set_workers(1):
             return estimate(gray[region], region)
 
-    with ThreadPoolExecutor(min(workers, len(regions))) as pool:
+    pool = ThreadPoolExecutor(min(workers, len(regions)))
+    try:
         return list(pool.map(one, regions))
+    finally:
+        # On an interrupt or an error, the windows not yet started are dropped, not waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def neighbour_agreement(kernels: list[np.ndarray], grid: tuple[int, int]) -> list[float]:
