@@ -11,15 +11,17 @@ the true, the local and the uniform kernels of each cell side by side.
 
 from __future__ import annotations
 
+import json
 import platform
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
-from gencor.io import atomic_write
+from gencor.io import atomic_write, read_image
 from gencor.kernels.camera import random_camera_shake
 from gencor.kernels.local import grid_centres
 from gencor.kernels.size import crop_kernel
@@ -126,16 +128,19 @@ def _row(job: tuple[Case, Path]) -> Row:
     }
 
 
+def _kernel_grid(kernels: list[np.ndarray], grid: tuple[int, int], side: int) -> np.ndarray:
+    """The kernels of a row-major grid as one image: each cut to ``side``, scaled to its peak,
+    framed in gray."""
+    cells = [crop_kernel(k, side) / max(float(k.max()), 1e-12) for k in kernels]
+    return np.vstack([np.hstack([np.pad(cells[r * grid[1] + c], 1, constant_values=0.35) for c in range(grid[1])]) for r in range(grid[0])])
+
+
 def _sheet(path: Path, truth: list[np.ndarray], local: list[np.ndarray], uniform: np.ndarray, grid: tuple[int, int]) -> None:
     """Three grids side by side: the true kernels, the local ones, the uniform one in every cell."""
 
-    def tiles(kernels: list[np.ndarray]) -> np.ndarray:
-        cells = [crop_kernel(k, SHEET_KERNEL) / max(float(k.max()), 1e-12) for k in kernels]
-        rows = [np.hstack([np.pad(cells[r * grid[1] + c], 1, constant_values=0.35) for c in range(grid[1])]) for r in range(grid[0])]
-        return np.vstack(rows)
-
-    gap = np.ones((grid[0] * (SHEET_KERNEL + 2), 6))
-    img = np.hstack([tiles(truth), gap, tiles(local), gap, tiles([uniform] * len(truth))])
+    grids = [_kernel_grid(kernels, grid, SHEET_KERNEL) for kernels in (truth, local, [uniform] * len(truth))]
+    gap = np.ones((grids[0].shape[0], 6))
+    img = np.hstack([grids[0], gap, grids[1], gap, grids[2]])
     pixels = Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)).resize((img.shape[1] * 3, img.shape[0] * 3), Image.Resampling.NEAREST)
     atomic_write(path, lambda tmp: pixels.save(tmp, format="PNG"))
 
@@ -177,8 +182,6 @@ REAL_COLUMNS = ["photo", "uniform_decision", "decision", "blur", "blur_variation
 def _real_sheet(photo: np.ndarray, out: np.ndarray, kernels: list[np.ndarray], grid: tuple[int, int], caption: str) -> Image.Image:
     """Input and output side by side (whole frame, downscaled), 1:1 crops of two opposite corners
     (where a rolled camera's blur differs most), and the kernel grid as used."""
-    from PIL import ImageDraw
-
     to_img = lambda a: Image.fromarray(np.uint8(np.round(255 * np.clip(a, 0, 1)))).convert("RGB")  # noqa: E731
     h, w = photo.shape[:2]
     scale = REAL_VIEW / max(h, w)
@@ -187,9 +190,7 @@ def _real_sheet(photo: np.ndarray, out: np.ndarray, kernels: list[np.ndarray], g
     c = min(REAL_CROP, h // 2, w // 2)
     corners = [(slice(0, c), slice(0, c)), (slice(h - c, h), slice(w - c, w))]
     crops = [to_img(img[r, s]) for r, s in corners for img in (photo, out)]
-    side = max(k.shape[0] for k in kernels)
-    cells = [crop_kernel(k, side) / max(float(k.max()), 1e-12) for k in kernels]
-    tiles = np.vstack([np.hstack([np.pad(cells[i * grid[1] + j], 1, constant_values=0.35) for j in range(grid[1])]) for i in range(grid[0])])
+    tiles = _kernel_grid(kernels, grid, max(k.shape[0] for k in kernels))
     kimg = to_img(tiles).resize((tiles.shape[1] * 2, tiles.shape[0] * 2), Image.Resampling.NEAREST)
     width = max(2 * size[0] + 10, 4 * (c + 10) + kimg.width)
     sheet = Image.new("RGB", (width, 24 + size[1] + 30 + c + 10), "white")
@@ -206,11 +207,6 @@ def _real_sheet(photo: np.ndarray, out: np.ndarray, kernels: list[np.ndarray], g
 
 
 def _real_one(job: tuple[Path, Path, Path | None]) -> Row:
-    import json
-    import time
-
-    from gencor.io import read_image
-
     path, out_dir, reports = job
     photo = read_image(path)
     start = time.perf_counter()

@@ -36,7 +36,7 @@ from gencor.validate import as_image, as_kernel
 
 #: Conjugate-gradient iterations per splitting step, warm-started from the previous step. On a
 #: 2x2 grid of equal kernels (where the uniform solve is exact) 4 iterations came within
-#: 0.05 dB of it (tests/test_deconv_local.py).
+#: 0.05 dB of it (tests/test_local.py).
 FLOW_CG = 4
 
 
