@@ -34,7 +34,7 @@ The package, by what each file holds:
 - :mod:`~gencor.io.formats` and :mod:`~gencor.io.photo`: the formats' constants and the types.
 """
 
-from gencor.io.atomic import atomic_write, stale_temporaries
+from gencor.io.atomic import atomic_write, stale_temporaries, write_text
 from gencor.io.formats import JPEG_QUALITY, MAX_PIXELS, SUFFIXES
 from gencor.io.outputs import check_format, check_output_path
 from gencor.io.photo import Header, Metadata, MetadataWarning, Photo
@@ -60,4 +60,5 @@ __all__ = [
     "stale_temporaries",
     "write_image",
     "write_kernel",
+    "write_text",
 ]
