@@ -71,6 +71,13 @@ def test_every_writer_writes_its_file_and_nothing_else(tmp_path: Path) -> None:
         assert (folder / name).stat().st_size > 0
 
 
+def test_a_kernel_named_in_capitals_is_written_under_its_name(tmp_path: Path) -> None:
+    kernel = np.full((5, 5), 1 / 25)
+    write_kernel(tmp_path / "k.NPY", kernel)
+    assert [p.name for p in tmp_path.iterdir()] == ["k.NPY"]
+    np.testing.assert_array_equal(np.load(tmp_path / "k.NPY"), kernel)
+
+
 @pytest.mark.parametrize("name", WRITERS)
 def test_a_failed_rename_leaves_no_partial_file_and_no_temporary(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A writer that wrote straight to its target would leave it behind here.

@@ -202,6 +202,13 @@ def write_kernel(path: str | os.PathLike[str], kernel: np.ndarray) -> None:
     suffix: a preview scaled to its maximum."""
     path = Path(path)
     if path.suffix.lower() == ".npy":
-        atomic_write(path, lambda tmp: np.save(tmp, kernel))
+        atomic_write(path, lambda tmp: _save_npy(tmp, kernel))
     else:
         write_image(path, Photo(kernel / kernel.max(), None, 8))
+
+
+def _save_npy(tmp: Path, array: np.ndarray) -> None:
+    """``np.save`` into the file itself: given a name, it appends ``.npy`` to any other suffix
+    (``.NPY`` included) and the temporary file would stay empty."""
+    with open(tmp, "wb") as fh:
+        np.save(fh, array)
