@@ -121,8 +121,7 @@ def _write_tiff(tmp: Path, arr: np.ndarray, photo: Photo, metadata: Metadata) ->
 
 def write_image(path: str | os.PathLike[str], photo: Photo, *, quality: int = JPEG_QUALITY) -> None:
     """Write ``photo`` atomically (a temporary file beside ``path``, then a rename) in the format
-    given by the suffix, with its metadata where the format can hold it (see the module's
-    docstring).
+    given by the suffix, with its metadata where the format can hold it (see :mod:`gencor.io`).
 
     Parameters
     ----------
