@@ -22,7 +22,8 @@ DOCUMENTED = [
     "gencor.tasks.smooth",
     "gencor.tasks.sketch",
     "gencor.kernels.estimate",
-    "gencor.io",
+    "gencor.io.read",
+    "gencor.io.write",
 ]
 
 

@@ -261,7 +261,7 @@ def test_a_full_disk_leaves_no_output_and_says_so_in_one_line(tmp_path: Path, su
 
 
 def test_an_encoder_that_stops_short_silently_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gencor.io as gio
+    import gencor.io.write as gio
 
     real_jpeg = gio._write_jpeg
 

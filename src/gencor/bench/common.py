@@ -19,7 +19,7 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from gencor.io import atomic_write
+from gencor.io import atomic_write, write_text
 from gencor.threads import THREADS_ENV
 
 Row = dict[str, Any]
@@ -100,7 +100,7 @@ def write_markdown(out_dir: Path, stem: str, rows: Sequence[Row], columns: Seque
     """Write ``stem.md`` (``header`` and the table) atomically; return the Markdown."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md = header + "\n\n" + markdown_table(rows, columns)
-    atomic_write(out_dir / f"{stem}.md", lambda tmp: tmp.write_text(md))
+    write_text(out_dir / f"{stem}.md", md)
     return md
 
 
@@ -111,7 +111,7 @@ def write_csv(out_dir: Path, stem: str, rows: Sequence[Row], columns: Sequence[s
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(out_dir / f"{stem}.csv", lambda tmp: tmp.write_text(buf.getvalue()))
+    write_text(out_dir / f"{stem}.csv", buf.getvalue())
 
 
 def write_tables(out_dir: Path, stem: str, rows: Sequence[Row], columns: Sequence[str], header: str) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gencor.bench.common import Row, markdown_table
-from gencor.io import atomic_write
+from gencor.io import atomic_write, write_text
 
 #: Real photos of 0.5 to 1.1 megapixels (``real_lai16/blurry``): one with clipped lights.
 PHOTOS = ("lyndsey", "boy_statue", "Pantheon")
@@ -168,12 +168,12 @@ def run_speed(*, data: Path, out_dir: Path, repeats: int = REPEATS, quiet: bool 
         "imports). Peak RSS (the process's own high-water mark) of the best run.\n\n" + markdown_table(rows, COLUMNS) + f"{END}"
     )
     md = _splice(out_dir / "speed.md", block)
-    atomic_write(out_dir / "speed.md", lambda t: t.write_text(md))
+    write_text(out_dir / "speed.md", md)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(out_dir / "speed.csv", lambda t: t.write_text(buf.getvalue()))
+    write_text(out_dir / "speed.csv", buf.getvalue())
     if not quiet:
         print(block)
     return rows

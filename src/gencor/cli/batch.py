@@ -474,11 +474,11 @@ def _collect(stream: Iterator[Outcome], command: str, total: int, quiet: bool, o
 
 
 def _write_report(path: Path, outcomes: Sequence[Outcome]) -> None:
-    from gencor.io import atomic_write
+    from gencor.io import write_text
 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore")
     writer.writeheader()
     for outcome in sorted(outcomes, key=lambda o: o.input):
         writer.writerow(outcome.row())
-    atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
+    write_text(path, buf.getvalue())

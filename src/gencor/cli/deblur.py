@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int | None:
     import json
     import time
 
-    from gencor.io import atomic_write, check_format, check_output_path, read_image, write_image, write_kernel
+    from gencor.io import check_format, check_output_path, read_image, write_image, write_kernel, write_text
     from gencor.tasks.deblur import deblur
 
     loading = time.perf_counter()
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int | None:
     report.timings = {"load": loading, **report.timings, "save": time.perf_counter() - saving}
     if args.report:
         text = json.dumps(report.as_dict(), indent=2) + "\n"
-        atomic_write(Path(args.report), lambda tmp: tmp.write_text(text))
+        write_text(Path(args.report), text)
     for warning in report.warnings:
         print(f"gencor: warning: {warning}", file=sys.stderr)
     if not args.quiet:

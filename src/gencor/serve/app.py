@@ -255,9 +255,11 @@ class Job:
 
 def write_preview(path: Path, pixels: np.ndarray, alpha: np.ndarray | None) -> None:
     """An 8-bit PNG the browser can show (the upload may be a TIFF or 16-bit)."""
+    from gencor.io import atomic_write
+
     data = pixels if alpha is None else np.dstack([pixels, alpha])
     arr = np.round(np.clip(data, 0.0, 1.0) * 255).astype(np.uint8)
-    Image.fromarray(arr).save(path, format="PNG", compress_level=PREVIEW_COMPRESSION)
+    atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format="PNG", compress_level=PREVIEW_COMPRESSION))
 
 
 def _number(value: object) -> float | None:
@@ -761,14 +763,14 @@ def make_preview(source: Path, target: Path) -> None:
     """The 8-bit PNG the page shows of the upload, one at a time (:data:`_DECODE_LOCK`): Pillow
     decodes straight to 8 bits (about 4 bytes a pixel where the float photo takes 32 and more);
     what Pillow cannot read goes through :func:`gencor.io.read_image`."""
-    from gencor.io import read_image
+    from gencor.io import atomic_write, read_image
 
     with _DECODE_LOCK:
         try:
             with Image.open(source) as im:
                 im.load()
                 rgb = im.convert("RGBA" if "A" in im.getbands() else "RGB")
-            rgb.save(target, format="PNG", compress_level=PREVIEW_COMPRESSION)
+            atomic_write(target, lambda tmp: rgb.save(tmp, format="PNG", compress_level=PREVIEW_COMPRESSION))
         except Exception:
             try:
                 photo = read_image(source)
