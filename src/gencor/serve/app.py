@@ -39,8 +39,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
+from gencor.assess import GRADED_MAX_NOISE, GRADED_THRESHOLD, TRUST_THRESHOLD
 from gencor.serve.jobs import CANCELLED, FILES, RUNNING, Job
-from gencor.serve.options import DEFAULT_LAM, MAX_KERNEL_SIZE, MAX_LAM, TASKS, BadRequest, one_line, parse_options
+from gencor.serve.options import DEFAULT_LAM, MAX_KERNEL_SIZE, MAX_LAM, TASKS, UPLOAD_PARAMS, BadRequest, flag, one_line, parse_options, query
 from gencor.serve.queue import JOB_ID, JOB_TTL_S, MAX_WAITING, JobQueue, QueueFull, default_workers
 from gencor.serve.uploads import DEFAULT_MAX_PIXELS, SIGNATURE_BYTES, UPLOAD_STEM, check_photo, download_stem, job_memory, make_preview, upload_suffix
 
@@ -66,6 +67,11 @@ SECURITY_HEADERS = {
 
 def _error(status: int, message: object) -> JSONResponse:
     return JSONResponse({"error": one_line(message)}, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _params(request: Request, allowed: tuple[str, ...] = ()) -> dict[str, str]:
+    """The request's query string; :class:`BadRequest` (answered 400) names what is not ``allowed``."""
+    return query(request.query_params.multi_items(), allowed)
 
 
 def _same_origin(request: Request) -> bool:
@@ -116,6 +122,10 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, exc.detail if exc.status_code != 404 else "not found")
 
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        return _error(exc.status, exc)
+
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> JSONResponse:
         logger.error("unexpected error on %s", request.url.path, exc_info=exc)
@@ -128,7 +138,8 @@ def create_app(
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/config")
-    async def config() -> dict[str, Any]:
+    async def config(request: Request) -> dict[str, Any]:
+        _params(request)
         return {
             "tasks": list(TASKS),
             "max_upload_bytes": MAX_UPLOAD_BYTES,
@@ -138,6 +149,10 @@ def create_app(
             "default_lam": DEFAULT_LAM,
             "max_lam": MAX_LAM,
             "max_kernel_size": MAX_KERNEL_SIZE,
+            # The confidence a deblur trusts, and from which it answers gently on photos this clean.
+            "trust_threshold": TRUST_THRESHOLD,
+            "graded_threshold": GRADED_THRESHOLD,
+            "graded_max_noise": GRADED_MAX_NOISE,
         }
 
     @app.post("/api/jobs", status_code=202)
@@ -148,7 +163,8 @@ def create_app(
             return _error(403, "cross-site uploads are refused")
         folder: Path | None = None
         try:
-            opts = parse_options(request.query_params)
+            params = _params(request, UPLOAD_PARAMS)
+            opts = parse_options(params)
             declared = request.headers.get("content-length", "")
             if declared.isascii() and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
                 raise BadRequest(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB", status=413)
@@ -173,7 +189,7 @@ def create_app(
                 folder=folder,
                 source=source,
                 options=opts,
-                name=download_stem(request.query_params.get("name", "")),
+                name=download_stem(params.get("name", "")),
                 width=header.width,
                 height=header.height,
             )
@@ -197,8 +213,27 @@ def create_app(
             raise
         return JSONResponse(queue.status(job), status_code=202, headers={"Cache-Control": "no-store"})
 
+    @app.post("/api/jobs/{job_id}/rerun")
+    async def rerun_job(request: Request, job_id: str) -> JSONResponse:
+        """Deblur anyway: the job's photo again with ``force=true`` (the only parameter, and
+        required), from the upload the server kept. 202 with the new job; 200 with the same one
+        when it was asked for already (a double click)."""
+        if not _same_origin(request):
+            return _error(403, "cross-site requests are refused")
+        if not flag(_params(request, ("force",)), "force"):
+            return _error(400, "a re-run is forced: send force=true (without it, the same options give the same result)")
+        job = queue.get(job_id)
+        if job is None:
+            return _error(404, "no such job (it may have expired); upload the photo again")
+        try:
+            forced, new = await run_in_threadpool(queue.rerun, job)
+        except QueueFull as exc:
+            return _error(503, exc)
+        return JSONResponse(queue.status(forced), status_code=202 if new else 200, headers={"Cache-Control": "no-store"})
+
     @app.get("/api/jobs/{job_id}")
-    async def job_status(job_id: str) -> JSONResponse:
+    async def job_status(request: Request, job_id: str) -> JSONResponse:
+        _params(request)
         job = queue.get(job_id)
         if job is None:
             return _error(404, "no such job (it may have expired)")
@@ -208,6 +243,7 @@ def create_app(
     async def cancel_job(request: Request, job_id: str) -> JSONResponse:
         if not _same_origin(request):
             return _error(403, "cross-site requests are refused")
+        _params(request)
         job = queue.get(job_id)
         if job is None:
             return _error(404, "no such job (it may have expired)")
@@ -215,14 +251,16 @@ def create_app(
         return JSONResponse({"id": job.id, "state": "cancelling" if job.state == RUNNING else CANCELLED})
 
     @app.get("/api/jobs/{job_id}/files/{name}")
-    async def job_file(job_id: str, name: str) -> Response:
+    async def job_file(request: Request, job_id: str, name: str) -> Response:
+        _params(request)
         path = queue.file(job_id, name)
         if path is None:
             return _error(404, "no such file")
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/api/jobs/{job_id}/download")
-    async def download(job_id: str) -> Response:
+    async def download(request: Request, job_id: str) -> Response:
+        _params(request)
         path = queue.file(job_id, "result")
         job = queue.get(job_id)
         if path is None or job is None:

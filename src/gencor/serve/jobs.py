@@ -1,5 +1,6 @@
 """One job: the upload and what became of it (:class:`Job`), and what a worker does with it
-(:func:`run_task`): run its task and write its files."""
+(:func:`run_task`): run its task and write its files. The deblur report sent to the page carries
+the thresholds of the decision (:mod:`gencor.assess`), so the page draws the same bands."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gencor.serve.options import Options, one_line
+from gencor.assess import TRUST_THRESHOLD, lowest_answered
+from gencor.serve.options import BadRequest, Options, one_line
 
 logger = logging.getLogger("gencor.serve")
 
@@ -27,6 +29,11 @@ FINAL = frozenset({DONE, ERROR, CANCELLED})
 
 #: The files of a job, by the name used in URLs. Only these names are ever served.
 FILES = {"input": "input.png", "result": "result.png", "kernel": "kernel.png", "psi": "psi.png"}
+
+#: The decisions of a deblur that "deblur anyway" (a forced re-run) may follow.
+RERUN_DECISIONS = ("unchanged", "tentative")
+#: HTTP status of a re-run the job's state does not allow (it is not a client's typo).
+CONFLICT = 409
 
 #: Matplotlib figures are drawn one at a time: its state is not documented as thread-safe.
 _PLOT_LOCK = threading.Lock()
@@ -54,6 +61,22 @@ class Job:
     started: float | None = None
     finished: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    #: The id of this job's forced re-run, once asked for ("" before).
+    rerun: str = ""
+
+
+def check_rerun(job: Job) -> None:
+    """:class:`BadRequest` unless ``job`` is a finished, unforced deblur whose photo was returned
+    unchanged or tentative: the only ones a forced re-run can change."""
+    decision = (job.report or {}).get("decision")
+    if job.options.task != "deblur":
+        raise BadRequest(f"only a deblur can be re-run with force, not a {job.options.task}", status=CONFLICT)
+    if job.state != DONE:
+        raise BadRequest(f"the job is {job.state}; only a finished deblur can be re-run with force", status=CONFLICT)
+    if job.options.force:
+        raise BadRequest("this deblur was forced already", status=CONFLICT)
+    if decision not in RERUN_DECISIONS:
+        raise BadRequest(f"this photo was {decision} already; only an unchanged or tentative one is re-run with force", status=CONFLICT)
 
 
 def _number(value: object) -> float | None:
@@ -94,12 +117,16 @@ def run_task(job: Job, max_pixels: int, progress: Callable[[int, int, str], None
         except Exception:  # a figure must not cost the user the deblurred photo
             logger.exception("job %s: the Psi plot failed", job.id)
         rep = result.report
+        sigma = _number(getattr(rep, "noise_sigma", None))
         report = {
             "confidence": _number(rep.confidence),
             "decision": str(rep.decision),
+            "withheld": str(getattr(rep, "withheld", "")),
             "warnings": [one_line(w) for w in rep.warnings],
             "kernel_size": int(result.kernel.shape[0]),
-            "noise_sigma": _number(getattr(rep, "noise_sigma", None)),
+            "noise_sigma": sigma,
+            # The bands of the decision on this photo: trusted from one, answered (tentative) from the other.
+            "thresholds": {"trusted": TRUST_THRESHOLD, "answered": TRUST_THRESHOLD if sigma is None else lowest_answered(sigma)},
         }
     elif opts.task == "smooth":
         from gencor.tasks.smooth import smooth

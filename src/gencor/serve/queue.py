@@ -13,10 +13,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gencor.serve.jobs import CANCELLED, DONE, ERROR, FILES, FINAL, RUNNING, Job, run_task
+from gencor.serve.jobs import CANCELLED, DONE, ERROR, FILES, FINAL, RUNNING, Job, check_rerun, run_task
 from gencor.serve.options import BadRequest, one_line
 from gencor.serve.uploads import default_job_bytes
 
@@ -138,6 +139,38 @@ class JobQueue:
             self._waiting.append(job)
             self.lock.notify()
 
+    def rerun(self, job: Job) -> tuple[Job, bool]:
+        """``job``'s photo deblurred again with force, from the files the server kept (the browser
+        sends nothing again), and whether that job is new: a re-run already asked for and not
+        failed is given again, so a second click does not queue a second one."""
+        with self.lock:
+            check_rerun(job)
+            previous = self._jobs.get(job.rerun)
+            if previous is not None and previous.state not in (ERROR, CANCELLED):
+                return previous, False
+            if self._jobs.get(job.id) is not job:
+                raise BadRequest("no such job (it may have expired); upload the photo again", status=404)
+            job_id, folder = self.new_folder()
+            try:
+                for name in (job.source.name, FILES["input"]):
+                    _share(job.folder / name, folder / name)
+                forced = Job(
+                    id=job_id,
+                    folder=folder,
+                    source=folder / job.source.name,
+                    options=replace(job.options, force=True),
+                    name=job.name,
+                    width=job.width,
+                    height=job.height,
+                )
+                forced.files.add("input")
+                self.submit(forced)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            job.rerun = forced.id
+            return forced, True
+
     def get(self, job_id: str) -> Job | None:
         """The job, or ``None`` for an unknown, expired or malformed id."""
         if not JOB_ID.fullmatch(job_id):
@@ -255,3 +288,14 @@ class JobQueue:
             with self.lock:
                 self._jobs.pop(job.id, None)
             shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def _share(source: Path, target: Path) -> None:
+    """``target`` as a second name of ``source`` (a copy where the file system has no hard links):
+    the files are never written again, and each job removes its own folder."""
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        raise BadRequest("the upload of this job is gone (it expired); upload the photo again", status=404) from None
+    except OSError:
+        shutil.copyfile(source, target)
