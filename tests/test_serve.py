@@ -11,6 +11,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -802,3 +803,40 @@ def test_page_follows_the_decision_and_deblurs_anyway_in_headless_chromium(tmp_p
             assert errors == [] and all(r.startswith(url) for r in requests)
         finally:
             browser.close()
+
+
+#: Parameter names a hostile client sends: near misses of real ones, look-alikes, odd characters.
+HOSTILE_NAMES = ["bogus", "blur", "Force", "force ", "force[]", "", "t\u0430sk", "x" * 10000, "a\nb", "\x00", "name\u202e", "kernel-size", "colour"]
+#: Values of force, with whether the server takes them (the empty value is the default, false).
+HOSTILE_FORCE = {"": True, "TRUE": True, " true ": True, "1": True, "on": True, "2": False, "-1": False, "truee": False, "nan": False}
+HOSTILE_FORCE |= {"tru\u0435": False, "\uff54\uff52\uff55\uff45": False, "x" * 5000: False, "\x00": False, "true\x00": False, "[true]": False}
+
+
+def test_hostile_parameters_and_reruns(client: Any, fake_deblur: list[bool]) -> None:
+    """The hostile pass of issue #29 on the page's server, kept as a test: odd parameters on every
+    API route, odd force values on the upload and on "deblur anyway", and 30 clicks at once."""
+    unchanged = wait(client, upload(client, color_png(70)).json()["id"])
+    smoothed = wait(client, upload(client, color_png(), task="smooth").json()["id"])
+    base = f"/api/jobs/{smoothed['id']}"
+    routes = [("post", "/api/jobs"), ("post", f"/api/jobs/{unchanged['id']}/rerun"), ("get", "/api/config"), ("get", base)]
+    routes += [("get", f"{base}/files/result"), ("get", f"{base}/download"), ("delete", base)]
+    for method, url in routes:
+        for name in HOSTILE_NAMES:
+            params = {name: "1", **({"force": "true"} if url.endswith("rerun") else {})}
+            assert_one_line_error(getattr(client, method)(url, params=params, **({"content": color_png()} if method == "post" else {})))
+    assert client.get(base).status_code == 200 and fake_deblur == [False]  # no refused request did anything
+    assert len(assert_one_line_error(upload(client, color_png(), **{f"p{i}": "1" for i in range(2000)}))) < 300
+    for value, taken in HOSTILE_FORCE.items():
+        response = upload(client, color_png(68), force=value)
+        assert response.status_code == (202 if taken else 400), value[:20]
+        if taken:
+            wait(client, response.json()["id"])
+    rerun = f"/api/jobs/{unchanged['id']}/rerun"
+    created = False
+    for value, taken in HOSTILE_FORCE.items():
+        forced = taken and bool(value.strip())  # a re-run must say force=true: the empty value is refused there
+        assert client.post(rerun, params={"force": value}).status_code == (400 if not forced else 200 if created else 202), value[:20]
+        created |= forced
+    with ThreadPoolExecutor(8) as pool:
+        clicks = list(pool.map(lambda _: client.post(rerun, params={"force": "true"}), range(30)))
+    assert {c.status_code for c in clicks} == {200} and len({c.json()["id"] for c in clicks}) == 1

@@ -20,8 +20,9 @@ TASK_OPTIONS = {"deblur": ("kernel_size", "force"), "smooth": ("lam",), "sketch"
 #: The parameters of an upload: the task, the name of the uploaded file (for the download's name)
 #: and the options of every task.
 UPLOAD_PARAMS = ("task", "name", *(key for keys in TASK_OPTIONS.values() for key in keys))
-#: Longest part of a client's text quoted back in a message.
+#: Longest part of a client's text quoted back in a message, and most unknown names quoted.
 QUOTE_CHARS = 20
+QUOTE_NAMES = 5
 
 
 class BadRequest(ValueError):
@@ -67,7 +68,8 @@ def query(items: Iterable[tuple[str, str]], allowed: Collection[str]) -> dict[st
             raise BadRequest(f"parameter {key[:QUOTE_CHARS]!r} is given more than once")
         params[key] = value
     if unknown:
-        names = ", ".join(repr(key[:QUOTE_CHARS]) for key in unknown)
+        names = ", ".join(repr(key[:QUOTE_CHARS]) for key in unknown[:QUOTE_NAMES])
+        names += f" and {len(unknown) - QUOTE_NAMES} more" if len(unknown) > QUOTE_NAMES else ""
         takes = f"it takes {', '.join(allowed)}" if allowed else "this request takes none"
         raise BadRequest(f"unknown parameter{'s' if len(unknown) > 1 else ''} {names}; {takes}")
     return params

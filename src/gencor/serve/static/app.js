@@ -120,6 +120,7 @@ async function submit(event) {
   }
   stopPolling();
   resetForced();
+  shown = null;
   heldFile = file;
   $("result").hidden = true;
   $("submit").disabled = true;
@@ -395,7 +396,9 @@ async function deblurAnyway() {
     return;
   }
   if (shown !== source) {
-    return; // a newer result took over while the request was on its way
+    // A newer result took over while the request was on its way: that job is no one's now.
+    api(`/api/jobs/${encodeURIComponent(status.id)}`, { method: "DELETE" }).catch(() => {});
+    return;
   }
   forcedId = status.id;
   renderForced(status);
