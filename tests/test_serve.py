@@ -788,6 +788,7 @@ def test_page_follows_the_decision_and_deblurs_anyway_in_headless_chromium(tmp_p
                 assert returned and forced and forced["x"] >= returned["x"] + returned["width"] and abs(forced["y"] - returned["y"]) < 2  # beside it
                 assert page.is_visible("#compare") and page.is_visible("#returned") and page.is_visible("#forced")
                 assert page.inner_text("#forced-caption").startswith("Deblurred anyway: confidence 0.62")
+                assert page.inner_text("#returned-caption") == f"As returned ({FAKE_DECISIONS[width][0]})"
                 assert page.inner_text("#result-title").startswith(PAGE_DECISIONS[width][0])  # the returned one keeps its title
                 assert page.is_hidden("#deblur-anyway") and page.is_visible("#forced-download")
                 assert page.get_attribute("#forced", "src") != page.get_attribute("#returned", "src")

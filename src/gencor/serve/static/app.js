@@ -366,7 +366,7 @@ async function deblurAnyway() {
   resetForced();
   $("side").hidden = false;
   $("returned").src = source.files.result;
-  $("returned-caption").textContent = `${describe(source).title} (returned)`;
+  $("returned-caption").textContent = `As returned (${source.report.decision})`;
   $("forced-job").hidden = false;
   $("forced-bar").hidden = false;
   $("forced-bar").removeAttribute("value");
