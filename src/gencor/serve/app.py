@@ -15,6 +15,10 @@ Safety rules, since the page takes files from a browser:
 * At most ``workers`` jobs run at once (one per CPU core at most); the others wait in order, and
   the page shows their place. At most :data:`MAX_WAITING` wait; further uploads are refused.
 * Finished jobs expire after :data:`JOB_TTL_S` seconds, and their files with them.
+* Every query parameter is checked: one the route does not know, one given twice or an option of
+  another task is refused (a typo must not pass for the default).
+* "Deblur anyway" (``POST /api/jobs/{id}/rerun?force=true``) deblurs the kept upload again with
+  force; asked twice, it gives the same job.
 * Every error the client causes is an HTTP 4xx with a one-line JSON ``{"error": ...}``; errors of
   the tasks are one line in the job's status. Tracebacks go to the server's log only.
 """
