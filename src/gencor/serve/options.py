@@ -76,6 +76,7 @@ def query(items: Iterable[tuple[str, str]], allowed: Collection[str]) -> dict[st
 
 
 def flag(params: Mapping[str, str], key: str) -> bool:
+    """A yes/no parameter: absent or empty is no; a :class:`BadRequest` for anything but the usual words."""
     value = params.get(key, "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
         return False
