@@ -7,10 +7,25 @@ const POLL_MS = 400;
 /** Bytes in a megabyte, for the size limit's message. */
 const MB = 1024 * 1024;
 
+/** Why a deblur returned the photo unchanged, in plain words, by the report's `withheld`. */
+const WITHHELD = {
+  cut: "a kernel found runs out of the largest window tried, so the blur may be longer than gencor can measure here",
+  "no blur": "no camera shake was found in it",
+  noise: "it is too noisy to trust a kernel",
+};
+/** The decisions after which the page offers "Deblur anyway". */
+const RERUN = ["unchanged", "tentative"];
+
 const $ = (id) => document.getElementById(id);
 let config = null;
 let jobId = null;
 let timer = null;
+/** The status of the result shown, the photo sent for it (kept to send again if the server forgot
+ * it), and the job that deblurs it anyway. */
+let shown = null;
+let heldFile = null;
+let forcedId = null;
+let forcedTimer = null;
 
 /** fetch() that returns the JSON body or throws an Error with the server's one-line message. */
 async function api(url, options = {}) {
@@ -27,7 +42,9 @@ async function api(url, options = {}) {
     data = null;
   }
   if (!response.ok) {
-    throw new Error(data && data.error ? data.error : `the server answered HTTP ${response.status}`);
+    const error = new Error(data && data.error ? data.error : `the server answered HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
   }
   return data;
 }
@@ -102,6 +119,9 @@ async function submit(event) {
     return;
   }
   stopPolling();
+  resetForced();
+  shown = null;
+  heldFile = file;
   $("result").hidden = true;
   $("submit").disabled = true;
   setState("uploading");
@@ -212,9 +232,58 @@ function setSplit(percent) {
   $("slider").value = String(percent);
 }
 
-function showResult(status) {
+function fixed(value) {
+  return value === null || value === undefined ? "n/a" : Number(value).toFixed(2);
+}
+
+/** The title and the one-line summary of a result: those of a deblur follow its decision. */
+function describe(status) {
   const names = { deblur: "Deblurred", smooth: "Smoothed", sketch: "Sketched" };
-  $("result-title").textContent = `${names[status.task] || "Result"}: ${status.width}×${status.height} px in ${seconds(status.elapsed)}`;
+  const report = status.report;
+  if (status.task !== "deblur" || !report) {
+    return { title: names[status.task] || "Result", summary: "" };
+  }
+  const conf = fixed(report.confidence);
+  const bands = report.thresholds || { trusted: null, answered: null };
+  const trusted = fixed(bands.trusted);
+  const answered = fixed(bands.answered);
+  const forced = Boolean(status.options && status.options.force) && report.confidence !== null && report.confidence < bands.trusted;
+  const gently = report.decision === "conservative" ? ", with a stronger prior" : "";
+  if (report.decision === "unchanged") {
+    const reason = report.withheld === "confidence"
+      ? `no kernel was trustworthy enough (confidence ${conf}, below ${answered})`
+      : WITHHELD[report.withheld] || report.warnings[0] || "the kernel found was not trusted";
+    return { title: "Returned unchanged", summary: `The photo is returned as it was: ${reason}.` };
+  }
+  if (report.decision === "tentative") {
+    return {
+      title: "Tentative: deblurred gently",
+      summary: `Moderate confidence (${conf}, from ${answered} up to ${trusted}): deblurred gently, with a stronger prior. ` +
+        "Compare it with the input; “Deblur anyway” gives the full deblurring.",
+    };
+  }
+  if (forced) {
+    return {
+      title: `Deblurred anyway${gently}`,
+      summary: `Forced: the confidence (${conf}) is below ${trusted}, the level gencor trusts. Compare it with the input.`,
+    };
+  }
+  return {
+    title: `Deblurred${gently}`,
+    summary: `Confidence ${conf}, at or above ${trusted}, the level gencor trusts` +
+      (gently ? "; the gentler deconvolution scored best." : "."),
+  };
+}
+
+function showResult(status) {
+  const { title, summary } = describe(status);
+  shown = status;
+  resetForced();
+  $("result-title").textContent = `${title}: ${status.width}×${status.height} px in ${seconds(status.elapsed)}`;
+  $("result-summary").textContent = summary;
+  $("result-summary").hidden = !summary;
+  $("deblur-anyway").hidden = !(status.task === "deblur" && status.report && RERUN.includes(status.report.decision) && !status.options.force);
+  $("deblur-anyway").disabled = false;
   $("before").src = status.files.input;
   $("after").src = status.files.result;
   setSplit(50);
@@ -229,8 +298,16 @@ function showResult(status) {
   if (report) {
     const confidence = report.confidence === null ? NaN : report.confidence;
     $("confidence").textContent = Number.isNaN(confidence) ? "n/a" : confidence.toFixed(2);
-    $("confidence-meter").value = Number.isNaN(confidence) ? 0 : confidence;
-    $("decision").textContent = report.decision;
+    const meter = $("confidence-meter");
+    meter.value = Number.isNaN(confidence) ? 0 : confidence;
+    if (report.thresholds) {
+      // The pipeline's bands (from the server): below `answered` unchanged, up to `trusted` tentative.
+      meter.high = report.thresholds.trusted;
+      meter.low = report.thresholds.answered;
+    }
+    // Withheld for another reason than its confidence (cut, no blur, noise): the meter is greyed.
+    meter.toggleAttribute("data-muted", report.decision === "unchanged" && report.withheld !== "confidence");
+    $("decision").textContent = report.withheld ? `${report.decision} (${report.withheld})` : report.decision;
     $("decision").dataset.decision = report.decision;
     $("kernel-size-out").textContent = `${report.kernel_size} px`;
     $("noise").textContent = report.noise_sigma === null ? "n/a" : report.noise_sigma.toFixed(4);
@@ -250,6 +327,137 @@ function showResult(status) {
     }
   }
   $("result").hidden = false;
+}
+
+/** Forget the job that deblurs the shown photo anyway, and cancel it on the server if it runs. */
+function resetForced() {
+  if (forcedTimer !== null) {
+    clearTimeout(forcedTimer);
+    forcedTimer = null;
+  }
+  if (forcedId !== null) {
+    api(`/api/jobs/${encodeURIComponent(forcedId)}`, { method: "DELETE" }).catch(() => {});
+    forcedId = null;
+  }
+  $("side").hidden = true;
+  $("forced").hidden = true;
+  $("forced").removeAttribute("src");
+  $("forced-download").hidden = true;
+  $("forced-warnings").replaceChildren();
+}
+
+function forcedError(message) {
+  $("forced-job").hidden = false;
+  $("forced-state").textContent = message;
+  $("forced-bar").hidden = true;
+  $("forced-phase").textContent = "";
+  $("deblur-anyway").disabled = false;
+}
+
+/** "Deblur anyway": the same photo again with force, from the upload the server kept (sent again
+ * from the browser only if the server forgot it), shown beside the returned result. */
+async function deblurAnyway() {
+  const button = $("deblur-anyway");
+  const source = shown;
+  if (button.disabled || source === null) {
+    return; // a second click while one runs
+  }
+  button.disabled = true;
+  resetForced();
+  $("side").hidden = false;
+  $("returned").src = source.files.result;
+  $("returned-caption").textContent = `As returned (${source.report.decision})`;
+  $("forced-job").hidden = false;
+  $("forced-bar").hidden = false;
+  $("forced-bar").removeAttribute("value");
+  $("forced-state").textContent = "Starting…";
+  $("forced-phase").textContent = "";
+  $("forced-caption").textContent = "Deblurred anyway";
+  let status;
+  try {
+    try {
+      status = await api(`/api/jobs/${encodeURIComponent(source.id)}/rerun?force=true`, { method: "POST" });
+    } catch (err) {
+      if (err.status !== 404 || heldFile === null) {
+        throw err;
+      }
+      // The server no longer has the photo (it expired): send it again, forced.
+      const params = new URLSearchParams({ task: "deblur", name: heldFile.name, kernel_size: String(source.options.kernel_size), force: "true" });
+      status = await api(`/api/jobs?${params}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/octet-stream" },
+        body: heldFile,
+      });
+    }
+  } catch (err) {
+    if (shown === source) {
+      forcedError(err.message);
+    }
+    return;
+  }
+  if (shown !== source) {
+    // A newer result took over while the request was on its way: that job is no one's now.
+    api(`/api/jobs/${encodeURIComponent(status.id)}`, { method: "DELETE" }).catch(() => {});
+    return;
+  }
+  forcedId = status.id;
+  renderForced(status);
+}
+
+async function pollForced() {
+  forcedTimer = null;
+  const id = forcedId;
+  if (id === null) {
+    return;
+  }
+  try {
+    const status = await api(`/api/jobs/${encodeURIComponent(id)}`);
+    if (id === forcedId) {
+      renderForced(status);
+    }
+  } catch (err) {
+    if (id === forcedId) {
+      forcedId = null;
+      forcedError(err.message);
+    }
+  }
+}
+
+function renderForced(status) {
+  if (status.state === "done") {
+    forcedId = null;
+    const report = status.report || {};
+    $("forced-job").hidden = true;
+    $("forced").src = status.files.result;
+    $("forced").hidden = false;
+    $("forced-caption").textContent = `${describe(status).title}: confidence ${fixed(report.confidence)}, kernel ${report.kernel_size} px`;
+    const list = $("forced-warnings");
+    list.replaceChildren();
+    for (const warning of report.warnings || []) {
+      const item = document.createElement("li");
+      item.textContent = warning;
+      list.append(item);
+    }
+    const link = $("forced-download");
+    link.href = status.download;
+    link.setAttribute("download", status.download_name);
+    link.hidden = false;
+    $("deblur-anyway").hidden = true;
+  } else if (status.state === "error" || status.state === "cancelled") {
+    forcedId = null;
+    forcedError(status.error || "the job was cancelled");
+  } else {
+    const progress = status.progress || { done: 0, total: 0, phase: "" };
+    $("forced-state").textContent = status.state === "queued"
+      ? `Waiting in the queue: position ${status.position}`
+      : `Deblurring anyway… ${seconds(status.elapsed)}`;
+    if (progress.total > 0) {
+      $("forced-bar").max = progress.total;
+      $("forced-bar").value = progress.done;
+    }
+    $("forced-phase").textContent = progress.phase || "";
+    forcedTimer = setTimeout(pollForced, POLL_MS);
+  }
 }
 
 async function cancel() {
@@ -286,6 +494,7 @@ async function init() {
   showOptions();
   $("upload").addEventListener("submit", submit);
   $("cancel").addEventListener("click", cancel);
+  $("deblur-anyway").addEventListener("click", deblurAnyway);
   $("slider").addEventListener("input", (event) => setSplit(event.target.value));
   $("compare").addEventListener("pointerdown", dragSplit);
   $("compare").addEventListener("pointermove", dragSplit);
