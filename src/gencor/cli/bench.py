@@ -256,7 +256,8 @@ def add_parser(sub: Any) -> None:
         ("smooth", _smooth, "L0 smoothing against cv2.ximgproc.l0Smooth at the same lambda: objective reached, time, and a figure on examples/rtv"),
         ("sketch", _sketch, "figure: pencil sketch of the raw photo, of the L0-smoothed photo, and cv2.pencilSketch"),
     ):
-        q = bsub.add_parser(name, help=help_, description=help_ + ". Needs OpenCV: pip install 'gencor[bench]'.")
+        # A help string is %-formatted by argparse (a description is not): the "60%" must be escaped there.
+        q = bsub.add_parser(name, help=help_.replace("%", "%%"), description=help_ + ". Needs OpenCV: pip install 'gencor[bench]'.")
         q.add_argument("--data", default=str(DATA), metavar="DIR", help=f"the shared data folder (default {DATA})")
         _outputs(q)
         if name == "inpaint":
