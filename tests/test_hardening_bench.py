@@ -411,6 +411,7 @@ def test_calibrate_folders_are_checked_and_read_in_every_format(tmp_path: Path, 
 
     monkeypatch.setattr(calibrate, "run_pool", lambda *a, **k: pytest.fail("the synthetic run started"))
     out = ["--out", str(tmp_path / "out"), "--quiet"]
+    (tmp_path / "labels.csv").write_text("photo,candidate,verdict\n")
     for option in ("--photos", "--real", "--real-reports"):
         extra = ["--real-labels", str(tmp_path / "labels.csv")] if option == "--real-reports" else []
         assert main(["bench", "calibrate", option, str(tmp_path / "gone"), *extra, *out]) == 2
