@@ -247,18 +247,25 @@ def test_training_files_come_from_every_folder_and_format(tmp_path: Path) -> Non
 
 
 def test_training_errors_name_the_file_and_the_cause(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gencor.training import deblur, inpaint, restorer
+
     one = _photos(tmp_path / "one", 1)
     assert main(["train", "--task", "kernel", "--quick", "--data", str(one), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 2
     assert "at least 2" in _error_line(capsys)
     cut = _photos(tmp_path / "cut", 3)
     whole = (cut / "p1.png").read_bytes()
     (cut / "p1.png").write_bytes(whole[: len(whole) // 2])
-    for task in ("kernel", "inpaint", "deblur"):
-        assert main(["train", "--task", task, "--quick", "--data", str(cut), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 2
-        assert "p1.png" in _error_line(capsys), task
-    tiny = _photos(tmp_path / "tiny", 3, size=20)
-    assert main(["train", "--task", "inpaint", "--quick", "--data", str(tiny), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 2
-    assert "p0.png" in _error_line(capsys) or "p1.png" in capsys.readouterr().err
+    assert main(["train", "--task", "inpaint", "--quick", "--data", str(cut), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 2
+    assert "p1.png" in _error_line(capsys)
+    with pytest.raises(ValueError, match="p1.png"):
+        deblur._one_image((cut / "p1.png", 0, deblur.TrainConfig(quick=True)))
+    with pytest.raises(ValueError, match="p1.png"):
+        restorer.make_sample(cut / "p1.png", 0, restorer.RestorerTrainConfig(quick=True))
+    tiny = _photos(tmp_path / "tiny", 1, size=20) / "p0.png"
+    with pytest.raises(ValueError, match="p0.png.*smaller"):
+        inpaint._crops([tiny], np.random.default_rng(0), inpaint.InpaintTrainConfig())
+    with pytest.raises(ValueError, match="p0.png.*smaller"):
+        restorer.make_sample(tiny, 0, restorer.RestorerTrainConfig(quick=True))
     assert not (tmp_path / "g.pt").exists()
 
 
@@ -353,8 +360,10 @@ def test_l0_settings_are_bounded(bad: dict[str, float]) -> None:
 
     with pytest.raises(ValueError, match=f"invalid L0 settings: {next(iter(bad))}"):
         L0Config(**bad)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="iterations"):
+    with pytest.raises(ValueError, match="iterations must be a whole number"):
         L0Config(iterations=2.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="cut"):
+        L0Config(cut=None)  # type: ignore[arg-type]
 
 
 def test_training_configs_are_checked() -> None:
