@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -257,14 +258,14 @@ def test_training_errors_name_the_file_and_the_cause(tmp_path: Path, capsys: pyt
     (cut / "p1.png").write_bytes(whole[: len(whole) // 2])
     assert main(["train", "--task", "inpaint", "--quick", "--data", str(cut), "--out", str(tmp_path / "g.pt"), "--quiet"]) == 2
     assert "p1.png" in _error_line(capsys)
-    with pytest.raises(ValueError, match="p1.png"):
+    with pytest.raises(ValueError, match=r"p1\.png"):
         deblur._one_image((cut / "p1.png", 0, deblur.TrainConfig(quick=True)))
-    with pytest.raises(ValueError, match="p1.png"):
+    with pytest.raises(ValueError, match=r"p1\.png"):
         restorer.make_sample(cut / "p1.png", 0, restorer.RestorerTrainConfig(quick=True))
     tiny = _photos(tmp_path / "tiny", 1, size=20) / "p0.png"
-    with pytest.raises(ValueError, match="p0.png.*smaller"):
+    with pytest.raises(ValueError, match=r"p0\.png.*smaller"):
         inpaint._crops([tiny], np.random.default_rng(0), inpaint.InpaintTrainConfig())
-    with pytest.raises(ValueError, match="p0.png.*smaller"):
+    with pytest.raises(ValueError, match=r"p0\.png.*smaller"):
         restorer.make_sample(tiny, 0, restorer.RestorerTrainConfig(quick=True))
     assert not (tmp_path / "g.pt").exists()
 
@@ -435,3 +436,84 @@ def test_calibrate_folders_are_checked_and_read_in_every_format(tmp_path: Path, 
     monkeypatch.setattr(calibrate, "run_calibrate", lambda **kw: got.update(kw))
     assert main(["bench", "calibrate", "--photos", str(photos), "--max-photos", "2", *out]) == 0
     assert [p.name for p in got["photos"]] == ["p0.jpeg", "p0.png"]
+
+
+# --- the hostile pass of issue #29 over `gencor bench` and `gencor train` -----------------------
+
+#: Each must be refused in one line with exit status 2 before any work (files made by the fixture).
+HOSTILE = [
+    "bench real --data gone",
+    "bench real --data file.txt",
+    "bench real --data real --only zzz",
+    "bench real --data real --out file.txt",
+    "bench real --data real --out file.txt/sub",
+    "bench real --data real --limit 1e9",
+    "bench nonuniform --data empty",
+    "bench nonuniform --only a",
+    "bench nonuniform --real file.txt",
+    "bench nonuniform --real empty",
+    "bench nonuniform --real real --reports file.txt",
+    "bench nonuniform --real real --only zzz",
+    "bench levin --data empty",
+    "bench levin --kernel-size 4",
+    "bench levin --kernel-size -5",
+    "bench noisy --sigma 2",
+    "bench noisy --sigma inf",
+    "bench validation --kernel-size 1",
+    "bench validation --out file.txt/x",
+    "bench ablation --parts bogus",
+    "bench ablation --parts noisy --sigmas abc",
+    "bench ablation --parts noisy --sigmas -1",
+    "bench ablation --parts noisy --sigmas 0.01,",
+    "bench ablation --parts real --real empty",
+    "bench ablation --summarize --out empty",
+    "bench ablation --summarize --out abl",
+    "bench ablation --summarize --out abl2 --labels bin.csv",
+    "bench detect --limit -2",
+    "bench calibrate --from-table bin.csv",
+    "bench calibrate --from-table empty",
+    "bench calibrate --photos file.txt",
+    "bench calibrate --real empty",
+    "bench calibrate --real-labels labels.csv",
+    "bench calibrate --real-labels bin.csv --real-reports empty",
+    "bench calibrate --max-photos 0 --photos pngs",
+    "bench smooth --lam inf",
+    "train --steps 1.5",
+    "train --steps 1e99",
+    "train --out .",
+    "train --out gone/w.pt",
+    "train --out w.npy",
+    "train --task kernel --resume --out pngs/a.png",
+    "train --task kernel --resume --out file.txt",
+    "train --task kernel --device cuda",
+    "train --data file.txt",
+    "train --data empty",
+    "train --task kernel --data gone",
+    "train --task kernel --data pngs",
+    "train --task inpaint --data empty pngs",
+    "train --task kernel --data pngs real/blurry --images 1",
+]
+
+
+@pytest.mark.parametrize("line", HOSTILE)
+def test_hostile_arguments_are_refused_before_any_work(
+    line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_training: None
+) -> None:
+    for name in ("real", "nonuniform", "levin", "synthetic", "calibrate", "ablation", "detect"):
+        monkeypatch.setattr(importlib.import_module(f"gencor.bench.{name}"), "run_pool", lambda *a, **k: pytest.fail("the bench started"))
+    monkeypatch.chdir(tmp_path)
+    _real_set(tmp_path / "real", ("a",))
+    _photos(tmp_path / "pngs", 1)
+    for folder in ("empty", "abl", "abl2"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "bin.csv").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "labels.csv").write_text("photo,candidate,verdict\n")
+    (tmp_path / "abl" / "ablation_real.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "abl2" / "ablation_real.csv").write_text("photo,variant,letter,decision,confidence,kernel_size,final_stage,seconds,final_stage_seconds\n")
+    try:
+        status = main([*line.split(), "--quiet"])
+    except SystemExit as stop:
+        status = int(stop.code or 0)
+    assert status == 2
+    assert "error" in _error_line(capsys)

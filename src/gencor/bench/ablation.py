@@ -253,8 +253,11 @@ def real_summary(rows: list[Row], labels: Path) -> list[Row]:
     ``photo,variant,verdict`` by eye) how many outputs are better, the same or worse than the input."""
     verdicts: dict[tuple[str, str], str] = {}
     if labels.exists():
-        with labels.open(newline="") as f:
-            lines = [row for row in csv.reader(f) if row][1:]
+        try:
+            with labels.open(newline="") as f:
+                lines = [row for row in csv.reader(f) if row][1:]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValueError(f"{labels}: not a CSV table ({exc})") from None
         for row in lines:
             if len(row) != len(LABEL_COLUMNS):
                 raise ValueError(f"{labels}: expected {','.join(LABEL_COLUMNS)} on each line, got {','.join(row)!r}")
@@ -392,8 +395,14 @@ def summarize_real(out_dir: Path, *, labels: Path, quiet: bool, limit: int | Non
     csv_path = out_dir / f"{stem}.csv"
     if not csv_path.exists():
         raise ValueError(f"no {csv_path}; run 'gencor bench ablation --real ...' first")
-    with csv_path.open(newline="") as f:
-        rows: list[Row] = list(csv.DictReader(f))
+    try:
+        with csv_path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            if not set(REAL_COLUMNS) <= set(reader.fieldnames or []):
+                raise ValueError(f"{csv_path}: not a table of 'gencor bench ablation --parts real' (columns {', '.join(REAL_COLUMNS)})")
+            rows: list[Row] = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{csv_path}: not a CSV table ({exc})") from None
     table = real_summary(rows, labels)
     n = len({r["photo"] for r in rows})
     header = (

@@ -238,9 +238,7 @@ def _real_one(job: tuple[Path, Path, Path | None]) -> Row:
     }
 
 
-def run_real_local(
-    data: Path, names: list[str], *, reports: Path | None, out_dir: Path, jobs: int, quiet: bool, limit: int | None = None
-) -> list[Row]:
+def run_real_local(data: Path, names: list[str], *, reports: Path | None, out_dir: Path, jobs: int, quiet: bool, limit: int | None = None) -> list[Row]:
     """``--blur local`` on the named photos of real_lai16 (every photo when ``names`` is empty): a
     sheet for each photo the local path changed (``nonuniform_real/NAME_local.jpg``), the reports,
     and ``nonuniform_real.md``, into which a partial run (``names``, ``limit``) merges its rows.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,37 @@ def noise_level(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a noise level from 0 to 1, got {text!r}")
     return value
+
+
+def bench_kernel_size(text: str) -> int | str:
+    """``--kernel-size`` of a bench: ``auto`` or an odd whole number of 3 or more, checked before
+    any photo is deblurred (whether it fits a photo is checked on each)."""
+    value = kernel_size(text)
+    if isinstance(value, int) and (value < 3 or value % 2 == 0):
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an odd integer of 3 or more, got {text!r}")
+    return value
+
+
+def _sigmas(text: str) -> tuple[float, ...]:
+    """``--sigmas`` of the ablation: noise levels from 0 to 1, separated by commas."""
+    try:
+        return tuple(noise_level(s) for s in text.split(","))
+    except argparse.ArgumentTypeError:
+        raise ValueError(f"--sigmas {text!r}: expected noise levels from 0 to 1 separated by commas, e.g. 0.01,0.02") from None
+
+
+def _checked(func: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], None]:
+    """``func`` after a check of ``--out``: a folder, or a path under which one can be made (not
+    under a file), so that a bench never fails on it after its work."""
+
+    def run(args: argparse.Namespace) -> None:
+        out = Path(args.out).absolute()
+        above = next(p for p in (out, *out.parents) if p.exists())
+        if not above.is_dir():
+            raise ValueError(f"--out {args.out}: {above} is not a folder")
+        func(args)
+
+    return run
 
 
 def _folder(path: str | None, option: str) -> Path | None:
@@ -79,7 +111,6 @@ def _real(args: argparse.Namespace) -> None:
 
 def _calibrate(args: argparse.Namespace) -> None:
     from gencor.bench.calibrate import run_calibrate
-
     from gencor.bench.synthetic import photo_files
 
     if (args.real_labels is None) != (args.real_reports is None):
@@ -138,11 +169,12 @@ def _ablation(args: argparse.Namespace) -> None:
     unknown = parts - {"levin", "noisy", "real"}
     if unknown:
         raise ValueError(f"unknown --parts {', '.join(sorted(unknown))}; choose from levin, noisy, real")
+    sigmas = _sigmas(args.sigmas)
     common = dict(out_dir=out, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
     if "levin" in parts:
         levin_ablation(Path(args.data), kernel_size=args.kernel_size, images=args.images, **common)
     if "noisy" in parts:
-        run_noisy_ablation(Path(args.noisy), sigmas=tuple(float(s) for s in args.sigmas.split(",")), **common)
+        run_noisy_ablation(Path(args.noisy), sigmas=sigmas, **common)
     if "real" in parts:
         run_real_ablation(Path(args.real), labels=labels, **common)
 
@@ -188,7 +220,7 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--data", default=str(real), metavar="DIR", help=f"the real_lai16 folder (default {real})")
     q.add_argument("--repeats", type=positive_int, default=3, metavar="N", help="runs per photo; the fastest is kept (default 3)")
     _outputs(q, "speed.md and speed.csv")
-    q.set_defaults(func=_speed)
+    q.set_defaults(func=_checked(_speed))
 
     q = bsub.add_parser(
         "batch",
@@ -198,7 +230,7 @@ def add_parser(sub: Any) -> None:
     )
     q.add_argument("--photos", type=positive_int, default=20, metavar="N", help="photos in the folder (default 20)")
     _outputs(q, "batch.md and batch.csv")
-    q.set_defaults(func=_batch)
+    q.set_defaults(func=_checked(_batch))
 
     q = bsub.add_parser(
         "detect",
@@ -210,7 +242,7 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--data", default=str(DATA), metavar="DIR", help=f"the shared data folder (default {DATA})")
     _pool(q, limit="photos")
     _outputs(q)
-    q.set_defaults(func=_detect)
+    q.set_defaults(func=_checked(_detect))
 
     q = bsub.add_parser(
         "nonuniform",
@@ -225,7 +257,7 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--reports", default=None, metavar="DIR", help="with --real: the default run's reports (docs/bench/real) for the 'was' column")
     _pool(q, limit="photos (of --data, or of --real: merged into its index as --only is)")
     _outputs(q, "the tables and sheets")
-    q.set_defaults(func=_nonuniform)
+    q.set_defaults(func=_checked(_nonuniform))
 
     q = bsub.add_parser(
         "real",
@@ -238,7 +270,7 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--jobs", type=positive_int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
     q.add_argument("--limit", type=positive_int, default=None, metavar="N", help="only the first N photos, merged into the index as --only is")
     _outputs(q, "the sheets and the index")
-    q.set_defaults(func=_real)
+    q.set_defaults(func=_checked(_real))
 
     q = bsub.add_parser(
         "calibrate",
@@ -278,7 +310,7 @@ def add_parser(sub: Any) -> None:
     )
     q.add_argument("--jobs", type=positive_int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
     _outputs(q, "the tables")
-    q.set_defaults(func=_calibrate)
+    q.set_defaults(func=_checked(_calibrate))
 
     for name, func, help_ in (
         (
@@ -299,7 +331,7 @@ def add_parser(sub: Any) -> None:
             q.add_argument("--limit", type=positive_int, default=None, metavar="N", help=LIMIT_HELP.format(what="Kodak photos"))
         if name == "smooth":
             q.add_argument("--lam", type=positive_float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
-        q.set_defaults(func=func)
+        q.set_defaults(func=_checked(func))
 
     for name, func, data, ks, help_ in (
         ("levin", _levin, DATA / "levin09", "auto", "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
@@ -324,7 +356,11 @@ def add_parser(sub: Any) -> None:
         if data is not None:
             q.add_argument("--data", default=str(data), metavar="DIR", help=f"data folder (default {data})")
         q.add_argument(
-            "--kernel-size", type=kernel_size, default=ks, metavar="N", help=f"kernel size given to the estimator: 'auto' or an odd integer (default {ks})"
+            "--kernel-size",
+            type=bench_kernel_size,
+            default=ks,
+            metavar="N",
+            help=f"kernel size given to the estimator: 'auto' or an odd integer of 3 or more (default {ks})",
         )
         _pool(q)
         _outputs(q, "the Markdown table, CSV and plots")
@@ -344,4 +380,4 @@ def add_parser(sub: Any) -> None:
             sigma = 0.01 if name == "noisy" else 0.005
             q.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
             q.add_argument("--sigma", type=noise_level, default=sigma, metavar="S", help=f"noise standard deviation (default {sigma})")
-        q.set_defaults(func=func)
+        q.set_defaults(func=_checked(func))

@@ -178,9 +178,10 @@ def check_settings(what: str, settings: object, bounds: Bounds, *, whole: tuple[
             raise TypeError(f"invalid {what} settings: {f.name} must be a number, got {type(value).__name__}")
         if f.name in whole and not isinstance(value, numbers.Integral):
             raise ValueError(f"invalid {what} settings: {f.name} must be a whole number from {low:g} to {high:g}, got {value!r}")
-        if not low <= value <= high:  # NaN fails too
+        number = int(float(value)) if f.name in whole else float(value)  # whole values are small: exact
+        if not low <= number <= high:  # NaN fails too
             raise ValueError(f"invalid {what} settings: {f.name} must be from {low:g} to {high:g}, got {value!r}")
-        object.__setattr__(settings, f.name, int(value) if f.name in whole else float(value))  # the settings may be frozen
+        object.__setattr__(settings, f.name, number)  # the settings may be frozen
 
 
 def ladder_steps(start: float, beta_max: float, beta_rate: float) -> int:
@@ -196,6 +197,8 @@ def check_ladder(what: str, start: float, beta_max: float, beta_rate: float) -> 
             f"invalid {what} settings: the beta ladder would take {steps} steps (at most {MAX_BETA_STEPS}); "
             "raise beta_rate or the prior weights' floor, or lower beta_max"
         )
+
+
 #: The coarsest level of the pyramid has a kernel of this side (or 3 px, at the least).
 COARSEST_KERNEL = 5
 

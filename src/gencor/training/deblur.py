@@ -39,14 +39,14 @@ from gencor.operators.gradient import Gradient
 from gencor.propagation.gcm import Generator, LpPrior
 
 
-def check_counts(config: object, *names: str) -> None:
+def check_counts(config: Any, *names: str) -> None:
     """A one-line error for a training config whose ``names`` are not whole numbers above zero
     (``None`` is a default) or whose seed is negative: checked before any work."""
     for name in names:
         value = getattr(config, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a whole number of 1 or more, got {value!r}")
-    seed = getattr(config, "seed")
+    seed = config.seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a whole number of 0 or more, got {seed!r}")
 
@@ -196,9 +196,7 @@ def psnr(pred: np.ndarray, target: np.ndarray) -> float:
 MIN_PHOTOS = 2
 
 
-def split_files(
-    data: Path | Sequence[Path], images: int | None, seed: int, val_fraction: float
-) -> tuple[np.random.Generator, list[Path], list[Path]]:
+def split_files(data: Path | Sequence[Path], images: int | None, seed: int, val_fraction: float) -> tuple[np.random.Generator, list[Path], list[Path]]:
     """The training photos of every folder of ``data`` (every format gencor reads) split into
     training and validation files by ``seed``; the returned generator carries on the run's random
     stream (and torch is seeded too)."""
@@ -226,7 +224,9 @@ def load_checkpoint(path: Path, *, nets: str, width: int, steps: int) -> dict[st
         if not isinstance(state, dict) or any(k not in state for k in keys):
             raise ValueError(f"it lacks {', '.join(k for k in keys if not isinstance(state, dict) or k not in state)}")
     except Exception as exc:  # torch raises whatever its unpickler meets in a file that is not a checkpoint
-        raise ValueError(f"--resume: {path} is not a checkpoint of this training ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise ValueError(
+            f"--resume: {path} is not a checkpoint of this training ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
     if state["width"] != width:
         raise ValueError(f"--resume: {path} holds networks of width {state['width']}, this run trains width {width} (--quick or not?)")
     if int(state["step"]) >= steps:
