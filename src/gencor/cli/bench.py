@@ -255,7 +255,14 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--real", default=None, metavar="DIR", help="instead, run --blur local on every photo of this real_lai16 folder (or the --only ones)")
     q.add_argument("--only", nargs="+", default=None, metavar="NAME", help="with --real: " + ONLY_HELP)
     q.add_argument("--reports", default=None, metavar="DIR", help="with --real: the default run's reports (docs/bench/real) for the 'was' column")
-    _pool(q, limit="photos (of --data, or of --real: merged into its index as --only is)")
+    q.add_argument("--jobs", type=positive_int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
+    q.add_argument(
+        "--limit",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help=LIMIT_HELP.format(what="photos") + "; with --real, the first N real photos, merged into its index as --only is",
+    )
     _outputs(q, "the tables and sheets")
     q.set_defaults(func=_checked(_nonuniform))
 
