@@ -22,6 +22,7 @@ from scipy.io import loadmat
 
 from gencor.bench.common import Row, markdown_table, run_pool, write_csv, write_markdown, write_tables
 from gencor.bench.levin import levin_case, summary
+from gencor.bench.partial import limited
 from gencor.bench.real import CROP
 from gencor.bench.synthetic import COLUMNS as SYNTHETIC_COLUMNS
 from gencor.bench.synthetic import Case, noisy_cases, synthetic_row
@@ -218,11 +219,11 @@ def _save_jpeg(sheet: Image.Image, path: Path) -> None:
     sheet.save(path, format="JPEG", quality=88)
 
 
-def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0) -> list[Row]:
+def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0, *, folder: str = "ablation_real") -> list[Row]:
     """Per photo, the input window and the three variants' outputs under the letters A, B, C in a
-    random order (so the eye judges blind); the key (letter -> variant) is returned and written."""
+    random order (so the eye judges blind), in ``out_dir/folder``; the key (letter -> variant) is returned."""
     rng = np.random.default_rng(seed)
-    (out_dir / "ablation_real").mkdir(parents=True, exist_ok=True)
+    (out_dir / folder).mkdir(parents=True, exist_ok=True)
     key = []
     for path in photos:
         photo = read_image(path)
@@ -239,7 +240,7 @@ def real_sheets(photos: list[Path], crops: Path, out_dir: Path, seed: int = 0) -
         for i, (label, tile) in enumerate(tiles):
             draw.text((i * (w + 10) + 4, 4), f"{path.stem}: {label}" if i == 0 else label, fill="black")
             sheet.paste(tile.convert("RGB"), (i * (w + 10), 24))
-        atomic_write(out_dir / "ablation_real" / f"{path.stem}_sheet.jpg", functools.partial(_save_jpeg, sheet))
+        atomic_write(out_dir / folder / f"{path.stem}_sheet.jpg", functools.partial(_save_jpeg, sheet))
     return key
 
 
@@ -252,8 +253,11 @@ def real_summary(rows: list[Row], labels: Path) -> list[Row]:
     ``photo,variant,verdict`` by eye) how many outputs are better, the same or worse than the input."""
     verdicts: dict[tuple[str, str], str] = {}
     if labels.exists():
-        with labels.open(newline="") as f:
-            lines = [row for row in csv.reader(f) if row][1:]
+        try:
+            with labels.open(newline="") as f:
+                lines = [row for row in csv.reader(f) if row][1:]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValueError(f"{labels}: not a CSV table ({exc})") from None
         for row in lines:
             if len(row) != len(LABEL_COLUMNS):
                 raise ValueError(f"{labels}: expected {','.join(LABEL_COLUMNS)} on each line, got {','.join(row)!r}")
@@ -279,7 +283,9 @@ def real_summary(rows: list[Row], labels: Path) -> list[Row]:
 
 def levin_ablation(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: int, images: int, limit: int | None, quiet: bool) -> dict[str, dict[str, float]]:
     """Stage curves on a few Levin images, the Corrector's decisions and the full Levin table of
-    each variant: ``ablation_stages.png``, ``ablation.md``, ``ablation.csv``; the summaries."""
+    each variant: ``ablation_stages.png``, ``ablation.md``, ``ablation.csv`` (``ablation_firstN`` with a
+    ``limit``); the summaries."""
+    stem = limited("ablation", limit)
     files = sorted(data.glob("*.mat"))
     if not files:
         raise ValueError(f"no .mat files in {data}; point --data at the levin09 folder")
@@ -291,7 +297,7 @@ def levin_ablation(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: i
     gcm_kernel = next(r["kernel"] for r in curves if r["variant"] == "GCM")
     psi = psi_curves(few[0], gcm_kernel)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _stage_figure(curves, psi, out_dir / "ablation_stages.png")
+    _stage_figure(curves, psi, out_dir / f"{stem}_stages.png")
     files = files[:limit] if limit else files
     rows = run_pool(_levin_row, [(f, kernel_size, v) for v in VARIANTS for f in files], jobs=jobs, quiet=quiet, desc="ablation levin")
     summaries = {v: summary([r for r in rows if r["variant"] == v]) for v in VARIANTS}
@@ -303,7 +309,7 @@ def levin_ablation(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: i
     psi_ok = bool(np.all(np.diff(psi["GCM"]) <= 1e-9 * abs(psi["GCM"][0])))
     header = (
         f"# Ablation: Generator + Corrector against either alone\n\n`gencor bench ablation --kernel-size {kernel_size} --jobs {jobs}` "
-        f"on {platform.machine()}, {len(files)} Levin images per variant. Stage curves: `ablation_stages.png` "
+        f"on {platform.machine()}, {len(files)} Levin images per variant. Stage curves: `{stem}_stages.png` "
         f"({', '.join(f.stem for f in few)}, kernel size {curve_size}). The noisy set: `ablation_noisy.md`; real photos: `ablation_real.md`.\n\n"
         f"GCM margin over the best other variant: mean error ratio {margin_er:+.3f} (positive = GCM lower), "
         f"mean PSNR {margin_psnr:+.2f} dB. GCM's Psi never increases in the long run: {psi_ok}."
@@ -318,7 +324,7 @@ def levin_ablation(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: i
         + markdown_table(decisions, ["variant", "scale", "proposals", "proposals_accepted", "warm_starts", "warm_starts_accepted"])
         + "\n## Levin table"
     )
-    md = write_tables(out_dir, "ablation", table, columns, header)
+    md = write_tables(out_dir, stem, table, columns, header)
     if not quiet:
         print(md)
     return summaries
@@ -331,7 +337,9 @@ def _kept(rows: list[Row]) -> str:
 
 
 def run_noisy_ablation(test_dir: Path, *, out_dir: Path, sigmas: tuple[float, ...], jobs: int, limit: int | None, quiet: bool) -> list[Row]:
-    """The noisy-set part: ``ablation_noisy.md`` (the summary) and ``ablation_noisy.csv`` (every photo)."""
+    """The noisy-set part: ``ablation_noisy.md`` (the summary) and ``ablation_noisy.csv`` (every photo);
+    ``ablation_noisy_firstN`` with a ``limit``."""
+    stem = limited("ablation_noisy", limit)
     rows, table = noisy_ablation(test_dir, sigmas=sigmas, jobs=jobs, limit=limit, quiet=quiet)
     columns = [
         "sigma",
@@ -349,10 +357,10 @@ def run_noisy_ablation(test_dir: Path, *, out_dir: Path, sigmas: tuple[float, ..
         f"# Ablation on the noisy set\n\n`gencor bench ablation --jobs {jobs}` on {platform.machine()}: Set12 and Kodak24 (gray), camera "
         "shake up to 75 px, every third photo with clipped lights, 8 bit (`gencor bench noisy`), default options and automatic kernel size. "
         "worse_than_corrector_0.2db: photos where the variant's PSNR is more than 0.2 dB below Corrector only's; final_stage_kept: the "
-        "photos whose restoration the Corrector kept, of those deblurred. Every photo: `ablation_noisy.csv`."
+        f"photos whose restoration the Corrector kept, of those deblurred. Every photo: `{stem}.csv`."
     )
-    md = write_markdown(out_dir, "ablation_noisy", table, columns, header)
-    write_csv(out_dir, "ablation_noisy", rows, ["sigma", "variant", *SYNTHETIC_COLUMNS, "final_stage"])
+    md = write_markdown(out_dir, stem, table, columns, header)
+    write_csv(out_dir, stem, rows, ["sigma", "variant", *SYNTHETIC_COLUMNS, "final_stage"])
     if not quiet:
         print(md)
     return table
@@ -363,39 +371,49 @@ REAL_COLUMNS = ["photo", "variant", "letter", "decision", "confidence", "kernel_
 
 def run_real_ablation(real: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: bool, labels: Path) -> list[Row]:
     """The real-photo part: blind sheets of every :data:`REAL_STRIDE`-th photo in ``ablation_real/``,
-    the decisions and the key in ``ablation_real.csv``, the summary in ``ablation_real.md``."""
+    the decisions and the key in ``ablation_real.csv``, the summary in ``ablation_real.md``
+    (``ablation_real_firstN`` with a ``limit``)."""
+    stem = limited("ablation_real", limit)
     photos = sorted((real / "blurry").glob("*.jpg"))[::REAL_STRIDE][:limit]
     if not photos:
         raise ValueError(f"no blurry/*.jpg in {real}; point --real at the real_lai16 folder")
     with tempfile.TemporaryDirectory(prefix="gencor_ablation_") as tmp:
         crops = Path(tmp)
         rows = run_pool(_real_row, [(p, v, crops) for p in photos for v in VARIANTS], jobs=jobs, quiet=quiet, desc="ablation real")
-        key = {r["photo"]: r for r in real_sheets(photos, crops, out_dir)}
+        key = {r["photo"]: r for r in real_sheets(photos, crops, out_dir, folder=stem)}
     for r in rows:
         r["letter"] = next(letter for letter in "ABC" if key[r["photo"]][letter] == r["variant"])
-    write_csv(out_dir, "ablation_real", rows, REAL_COLUMNS)
-    return summarize_real(out_dir, labels=labels, quiet=quiet)
+    write_csv(out_dir, stem, rows, REAL_COLUMNS)
+    return summarize_real(out_dir, labels=labels, quiet=quiet, limit=limit)
 
 
-def summarize_real(out_dir: Path, *, labels: Path, quiet: bool) -> list[Row]:
+def summarize_real(out_dir: Path, *, labels: Path, quiet: bool, limit: int | None = None) -> list[Row]:
     """``ablation_real.md`` from ``ablation_real.csv`` and the verdicts by eye in ``labels`` (so that
-    the summary can be rewritten once the sheets are judged, without running the photos again)."""
-    csv_path = out_dir / "ablation_real.csv"
+    the summary can be rewritten once the sheets are judged, without running the photos again);
+    ``ablation_real_firstN`` with a ``limit``."""
+    stem = limited("ablation_real", limit)
+    csv_path = out_dir / f"{stem}.csv"
     if not csv_path.exists():
         raise ValueError(f"no {csv_path}; run 'gencor bench ablation --real ...' first")
-    with csv_path.open(newline="") as f:
-        rows: list[Row] = list(csv.DictReader(f))
+    try:
+        with csv_path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            if not set(REAL_COLUMNS) <= set(reader.fieldnames or []):
+                raise ValueError(f"{csv_path}: not a table of 'gencor bench ablation --parts real' (columns {', '.join(REAL_COLUMNS)})")
+            rows: list[Row] = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{csv_path}: not a CSV table ({exc})") from None
     table = real_summary(rows, labels)
     n = len({r["photo"] for r in rows})
     header = (
         f"# Ablation on real photos\n\nEvery {REAL_STRIDE}rd photo of `real_lai16` by name ({n} photos, the same for every variant), "
-        f"default options, on {platform.machine()}. The sheets in `ablation_real/` show the most detailed window of the input and the three "
+        f"default options, on {platform.machine()}. The sheets in `{stem}/` show the most detailed window of the input and the three "
         "outputs under the letters A, B, C in a random order per photo, so that the eye judges blind; the key is the `letter` column of "
-        f"`ablation_real.csv`. Verdicts by eye, each output against the input: `{labels.name}`. final_stage_kept: photos whose "
+        f"`{stem}.csv`. Verdicts by eye, each output against the input: `{labels.name}`. final_stage_kept: photos whose "
         "restoration the Corrector kept, of those deblurred."
     )
     columns = ["variant", "photos", "answered", "final_stage_kept", *(f"{v} (eye)" for v in VERDICTS)]
-    md = write_markdown(out_dir, "ablation_real", table, columns, header)
+    md = write_markdown(out_dir, stem, table, columns, header)
     if not quiet:
         print(md)
     return table

@@ -13,6 +13,7 @@ import csv
 import json
 import platform
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -128,14 +129,29 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE) -> tuple[np
     return w, float(res.x[0] - np.dot(w, mu))
 
 
+def _reports(folder: Path) -> list[tuple[Path, dict[str, Any], dict[str, Evidence]]]:
+    """Each report of ``gencor bench real`` in ``folder`` (``*.json``), with the evidence of its
+    candidates; a one-line error naming a file that is not such a report."""
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            report = json.loads(path.read_text())
+            evidence = {name: Evidence.from_dict(cand) for name, cand in report["candidates"].items()}
+        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a report of 'gencor bench real' ({type(exc).__name__}: {exc})") from None
+        found.append((path, report, evidence))
+    if not found:
+        raise ValueError(f"no reports (*.json) of 'gencor bench real' in {folder}")
+    return found
+
+
 def real_rows(folder: Path) -> list[Row]:
     """Candidates of ``gencor bench real`` reports that have a published kernel to compare with."""
     rows = []
-    for path in sorted(folder.glob("*.json")):
-        report = json.loads(path.read_text())
+    for path, report, evidence in _reports(folder):
         for name, cand in report["candidates"].items():
             if "published_similarity" in cand:
-                ev = Evidence.from_dict(cand)
+                ev = evidence[name]
                 row: Row = {"case": f"real:{path.stem}", "candidate": name, "kernel_similarity": cand["published_similarity"]}
                 row.update(dict(zip(FEATURES, ev.vector().tolist(), strict=True)))
                 rows.append(row)
@@ -146,24 +162,40 @@ def real_rows(folder: Path) -> list[Row]:
 VERDICTS = ("better", "same", "worse")
 
 
+#: The columns of the file of verdicts by eye (``--real-labels``).
+LABEL_COLUMNS = ("photo", "candidate", "verdict")
+
+
+def read_table(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of the CSV file ``path``, which must have the columns ``needed``; a one-line error
+    naming the file otherwise (an empty file, another table, a file that is not text)."""
+    try:
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in needed if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{path}: not a table with the columns {', '.join(needed)} (missing {', '.join(missing)})")
+            return [r for r in reader if None not in r.values()]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{path}: not a CSV table ({exc})") from None
+
+
 def labelled_rows(reports: Path, labels: Path) -> list[Row]:
     """Candidates of ``gencor bench real`` reports (``DIR/*.json``) with a verdict by eye from the
     CSV ``labels`` (columns ``photo, candidate, verdict``); a candidate is good when it is
     "better" than the input. Candidates without a verdict are left out."""
-    with labels.open(newline="") as fh:
-        verdicts = {(r["photo"], r["candidate"]): r["verdict"].strip() for r in csv.DictReader(fh)}
+    verdicts = {(r["photo"], r["candidate"]): r["verdict"].strip() for r in read_table(labels, LABEL_COLUMNS)}
     bad = sorted({v for v in verdicts.values() if v not in VERDICTS})
     if bad:
         raise ValueError(f"{labels}: unknown verdicts {bad}; use one of {', '.join(VERDICTS)}")
     rows = []
-    for path in sorted(reports.glob("*.json")):
-        report = json.loads(path.read_text())
-        for name, cand in report["candidates"].items():
+    for path, report, evidence in _reports(reports):
+        for name in report["candidates"]:
             verdict = verdicts.get((path.stem, name))
             if verdict is None:
                 continue
             row: Row = {"case": f"real:{path.stem}#0", "candidate": name, "verdict": verdict, "withheld": report.get("withheld", "")}
-            row.update(dict(zip(FEATURES, Evidence.from_dict(cand).vector().tolist(), strict=True)))
+            row.update(dict(zip(FEATURES, evidence[name].vector().tolist(), strict=True)))
             rows.append(row)
     return rows
 
@@ -171,12 +203,16 @@ def labelled_rows(reports: Path, labels: Path) -> list[Row]:
 def synthetic_rows(table: Path) -> list[Row]:
     """The synthetic candidates of an earlier run (its ``calibration.csv``), to refit without
     rerunning them; valid while the pipeline that made them is unchanged."""
-    with table.open(newline="") as fh:
-        rows: list[Row] = []
-        for r in csv.DictReader(fh):
-            row: Row = {k: r[k] for k in COLUMNS if k in r}
+    rows: list[Row] = []
+    for r in read_table(table, ("case", "gain_db", *FEATURES)):
+        row: Row = {k: r[k] for k in COLUMNS if k in r}
+        try:
             row.update({k: float(r[k]) for k in ("gain_db", *FEATURES)})
-            rows.append(row)
+        except ValueError as exc:
+            raise ValueError(f"{table}, case {r['case']}: {exc}") from None
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"{table}: no candidates in the table")
     return rows
 
 
@@ -222,6 +258,9 @@ def run_calibrate(
     real_reports: Path | None = None,
     from_table: Path | None = None,
 ) -> tuple[np.ndarray, float]:
+    # What is read from files is read first, so that a bad file stops the run before the cases.
+    extra = real_rows(real) if real is not None else []
+    eye = labelled_rows(real_reports, real_labels) if real_labels is not None and real_reports is not None else []
     if from_table is not None:
         rows = synthetic_rows(from_table)
         n_cases = len({r["case"] for r in rows})
@@ -229,8 +268,6 @@ def run_calibrate(
         cases = calibration_cases(seed=seed, per_photo=per_photo, photos=photos)
         rows = [r for group in run_pool(_one, cases, jobs=jobs, quiet=quiet, desc="calibrate") for r in group]
         n_cases = len(cases)
-    extra = real_rows(real) if real is not None else []
-    eye = labelled_rows(real_reports, real_labels) if real_labels is not None and real_reports is not None else []
     n = len(rows)
     x = np.array([[r[f] for f in FEATURES] for r in rows + eye + extra])
     y = np.array(

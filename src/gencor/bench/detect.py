@@ -22,6 +22,7 @@ from matplotlib.patches import Rectangle
 from scipy.signal import fftconvolve
 
 from gencor.bench.common import Row, load_rgb, opencv, run_pool, save_figure, to_u8, write_tables
+from gencor.bench.partial import limited
 from gencor.kernels.trajectory import random_motion_kernel
 
 #: Camera shake (px, uniform), noise and seed of the blurred photos.
@@ -137,7 +138,8 @@ def _restore(job: tuple[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def run_detect(data: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: bool) -> list[Row]:
-    """Detections on sharp, blurred and restored photos; write the tables and the figure."""
+    """Detections on sharp, blurred and restored photos; write the tables and the figure
+    (``detect_firstN`` with a ``limit``)."""
     detect = detectors()
     rng = np.random.default_rng(SEED)
     cases = []
@@ -200,9 +202,10 @@ def run_detect(data: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet
         f"reaches {MIN_IOU}. 'gencor' is `deblur` with default options (a photo it does not trust comes back unchanged: "
         "'decision'); 'corrector only' is `--generator none`. Totals over all shaken photos (micro-averaged):\n\n" + _table(summary) + "\n## Every photo"
     )
-    write_tables(out_dir, "detect", rows, COLUMNS, header)
+    stem = limited("detect", limit)
+    write_tables(out_dir, stem, rows, COLUMNS, header)
     if examples:
-        _figure(examples, out_dir / "detect_examples.png")
+        _figure(examples, out_dir / f"{stem}_examples.png")
     if not quiet:
         print(header.split("## Every photo")[0])
     return rows

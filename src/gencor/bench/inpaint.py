@@ -21,6 +21,7 @@ from skimage.restoration import inpaint_biharmonic
 from tqdm import tqdm
 
 from gencor.bench.common import Row, load_rgb, markdown_table, mean_row, opencv, save_figure, to_u8, write_tables
+from gencor.bench.partial import limited
 from gencor.tasks.inpaint import inpaint
 
 
@@ -80,7 +81,8 @@ def inpainting_cases(data: Path, *, seed: int, size: int = 256) -> list[tuple[st
 
 
 def run_inpaint(data: Path, *, out_dir: Path, seed: int, limit: int | None, quiet: bool) -> dict[str, dict[str, float]]:
-    """Write ``inpaint.md``, ``inpaint.csv`` and ``inpaint_examples.png``; return mean scores."""
+    """Write ``inpaint.md``, ``inpaint.csv`` and ``inpaint_examples.png`` (``inpaint_firstN`` with a
+    ``limit``); return mean scores."""
     methods = inpainting_methods()
     cases = inpainting_cases(data, seed=seed)
     if limit:
@@ -130,8 +132,9 @@ def run_inpaint(data: Path, *, out_dir: Path, seed: int, limit: int | None, quie
         + markdown_table(summary, ["mask", "method", "images", "missing", "psnr", "ssim", "seconds"])
         + "\n## Every image"
     )
-    md = write_tables(out_dir, "inpaint", rows, ["image", "mask", "method", "missing", "psnr", "ssim", "seconds"], header)
-    _inpaint_figure(figure_cases, out_dir / "inpaint_examples.png")
+    stem = limited("inpaint", limit)
+    md = write_tables(out_dir, stem, rows, ["image", "mask", "method", "missing", "psnr", "ssim", "seconds"], header)
+    _inpaint_figure(figure_cases, out_dir / f"{stem}_examples.png")
     print(md.split("## Every image")[0])
     return means
 

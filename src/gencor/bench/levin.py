@@ -13,6 +13,7 @@ import numpy as np
 from scipy.io import loadmat
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
+from gencor.bench.partial import limited
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
 from gencor.plots import cdf_plot
@@ -91,7 +92,8 @@ def summary(rows: list[Row]) -> dict[str, float]:
 
 
 def run_levin(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: int, limit: int | None, quiet: bool) -> dict[str, float]:
-    """Run the benchmark, print the table and write ``levin_SIZE.md``, ``.csv`` and ``_er_cdf.png``."""
+    """Run the benchmark, print the table and write ``levin_SIZE.md``, ``.csv`` and ``_er_cdf.png``
+    (``levin_SIZE_firstN`` with a ``limit``)."""
     files = sorted(data.glob("*.mat"))
     if not files:
         raise ValueError(f"no .mat files in {data}; point --data at the levin09 folder")
@@ -114,7 +116,7 @@ def run_levin(data: Path, *, out_dir: Path, kernel_size: int | str, jobs: int, l
         "kernel_similarity": 1.0,
     }
     table = [*rows, mean_row(rows, COLUMNS, "image"), true_row]
-    stem = f"levin_{kernel_size}"
+    stem = limited(f"levin_{kernel_size}", limit)
     md = write_tables(out_dir, stem, table, COLUMNS, header)
     cdf_plot({"gencor": np.array([r["error_ratio"] for r in rows])}, out_dir / f"{stem}_er_cdf.png", title=f"Levin et al. 2009, kernel size {kernel_size}")
     print(md)

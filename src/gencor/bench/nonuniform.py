@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
+from gencor.bench.partial import existing_rows, limited, merged
 from gencor.io import atomic_write, read_image
 from gencor.kernels.camera import random_camera_shake
 from gencor.kernels.local import grid_centres
@@ -147,9 +148,10 @@ def _sheet(path: Path, truth: list[np.ndarray], local: list[np.ndarray], uniform
 
 def run_nonuniform(data: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: bool) -> list[Row]:
     """Run the bench; print the table and write ``nonuniform.md``, ``nonuniform.csv`` and the kernel
-    sheets in ``nonuniform/``."""
+    sheets in ``nonuniform/`` (``nonuniform_firstN`` with a ``limit``)."""
     todo = cases(data)[:limit] if limit else cases(data)
-    sheets = out_dir / "nonuniform"
+    stem = limited("nonuniform", limit)
+    sheets = out_dir / stem
     sheets.mkdir(parents=True, exist_ok=True)
     rows = run_pool(_row, [(c, sheets) for c in todo], jobs=jobs, quiet=quiet, desc="nonuniform")
     diff = np.array([r["local_minus_uniform_db"] for r in rows])
@@ -165,9 +167,9 @@ def run_nonuniform(data: Path, *, out_dir: Path, jobs: int, limit: int | None, q
         f"auto took the local path on {sum(r['auto'] == 'local' for r in rows)}, auto - uniform mean {auto_diff.mean():+.2f} dB | "
         f"true local kernels - input: mean {np.mean([r['psnr_true_local'] - r['psnr_blurred'] for r in rows]):+.2f} dB | "
         f"time local / uniform: median {np.median(ratio):.2f}x, max {ratio.max():.2f}x\n\n"
-        "Kernel sheets `nonuniform/NAME_kernels.png`: true kernels at the cell centres | local kernels as used | the uniform kernel."
+        f"Kernel sheets `{stem}/NAME_kernels.png`: true kernels at the cell centres | local kernels as used | the uniform kernel."
     )
-    md = write_tables(out_dir, "nonuniform", [*rows, mean_row(rows, COLUMNS, "image")], COLUMNS, header)
+    md = write_tables(out_dir, stem, [*rows, mean_row(rows, COLUMNS, "image")], COLUMNS, header)
     if not quiet:
         print(md)
     return rows
@@ -236,17 +238,24 @@ def _real_one(job: tuple[Path, Path, Path | None]) -> Row:
     }
 
 
-def run_real_local(data: Path, names: list[str], *, reports: Path | None, out_dir: Path, jobs: int, quiet: bool) -> list[Row]:
-    """``--blur local`` on the named photos of real_lai16: a sheet for each photo the local path
-    changed (``nonuniform_real/NAME_local.jpg``), the reports, and ``nonuniform_real.md``.
+def run_real_local(data: Path, names: list[str], *, reports: Path | None, out_dir: Path, jobs: int, quiet: bool, limit: int | None = None) -> list[Row]:
+    """``--blur local`` on the named photos of real_lai16 (every photo when ``names`` is empty): a
+    sheet for each photo the local path changed (``nonuniform_real/NAME_local.jpg``), the reports,
+    and ``nonuniform_real.md``, into which a partial run (``names``, ``limit``) merges its rows.
     ``reports`` holds the default run's reports (``docs/bench/real``) for the "was" column."""
-    photos = [data / "blurry" / f"{n}.jpg" for n in names]
+    if reports is not None and not reports.is_dir():
+        raise ValueError(f"--reports {reports} is not a folder; give the reports of 'gencor bench real' (docs/bench/real)")
+    photos = [data / "blurry" / f"{n}.jpg" for n in names] if names else sorted((data / "blurry").glob("*.jpg"))
+    if not photos:
+        raise ValueError(f"no blurry/*.jpg in {data}; point --real at the real_lai16 folder")
     missing = [p.stem for p in photos if not p.exists()]
     if missing:
         raise ValueError(f"no such photos in {data / 'blurry'}: {', '.join(missing)}")
+    photos = photos[:limit] if limit else photos
+    old = existing_rows(out_dir, "nonuniform_real", REAL_COLUMNS) if names or limit else []
     folder = out_dir / "nonuniform_real"
     folder.mkdir(parents=True, exist_ok=True)
-    rows = run_pool(_real_one, [(p, folder, reports) for p in photos], jobs=jobs, quiet=quiet, desc="real, local")
+    rows = merged(old, run_pool(_real_one, [(p, folder, reports) for p in photos], jobs=jobs, quiet=quiet, desc="real, local"))
     taken = [r for r in rows if r["blur"] == "local"]
     header = (
         f"# Real photos with `--blur local`\n\n`gencor bench nonuniform --real` on {platform.machine()}, {len(rows)} photos of real_lai16; "

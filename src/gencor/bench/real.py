@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from gencor.assess import kernel_similarity
 from gencor.bench.common import Row, run_pool, write_tables
+from gencor.bench.partial import existing_rows, merged
 from gencor.io import atomic_write, read_image
 from gencor.kernels.size import kernel_extent
 from gencor.layout import luminance
@@ -168,6 +169,8 @@ def _one(job: tuple[Path, Path]) -> Row:
 
 
 def run_real(data: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: bool, only: list[str] | None = None) -> list[Row]:
+    """Deblur the photos; write their sheets and reports to ``out_dir/real/`` and the index
+    ``real_index.md``/``.csv``, into which a partial run (``only``, ``limit``) merges its rows."""
     photos = sorted((data / "blurry").glob("*.jpg"))
     if not photos:
         raise ValueError(f"no blurry/*.jpg in {data}; point --data at the real_lai16 folder")
@@ -177,8 +180,10 @@ def run_real(data: Path, *, out_dir: Path, jobs: int, limit: int | None, quiet: 
             raise ValueError(f"no such photos in {data / 'blurry'}: {', '.join(missing)}")
         photos = [p for p in photos if p.stem in set(only)]
     photos = photos[:limit] if limit else photos
+    # A partial run re-runs its photos: their rows replace theirs in the index, the others stay.
+    old = existing_rows(out_dir, "real_index", COLUMNS) if only or limit else []
     (out_dir / "real").mkdir(parents=True, exist_ok=True)
-    rows = run_pool(_one, [(p, out_dir) for p in photos], jobs=jobs, quiet=quiet, desc="real")
+    rows = merged(old, run_pool(_one, [(p, out_dir) for p in photos], jobs=jobs, quiet=quiet, desc="real"))
     n_unchanged = sum(r["decision"] == "unchanged" for r in rows)
     header = (
         f"# Real camera-shake photos (Lai et al. 2016), default options\n\n`gencor bench real` on {platform.machine()}, "

@@ -20,6 +20,7 @@ from PIL import Image
 from scipy.signal import fftconvolve
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
+from gencor.bench.partial import limited
 from gencor.kernels.trajectory import random_motion_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
@@ -51,6 +52,22 @@ NOISY_SIDE = 320
 SATURATED_EVERY = 3
 #: scikit-image's sample photos used for validation (public domain or CC0, shipped in its wheel).
 VALIDATION_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "coins", "moon", "immunohistochemistry", "brick", "retina")
+
+
+#: The formats of the sharp photos that cases and training samples are made from: what gencor reads.
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def photo_files(folders: list[Path] | tuple[Path, ...], *, what: str = "the photo folders") -> list[Path]:
+    """The photos of ``folders`` in every format gencor reads, sorted by folder then name; a
+    one-line error when a folder is missing or none holds a photo."""
+    for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"{what}: {folder} is not a folder")
+    files = [f for folder in folders for f in sorted(folder.iterdir()) if f.suffix.lower() in PHOTO_SUFFIXES and f.is_file()]
+    if not files:
+        raise ValueError(f"{what}: no photos ({', '.join(PHOTO_SUFFIXES)}) in {', '.join(map(str, folders))}")
+    return files
 
 
 @dataclass(frozen=True)
@@ -169,8 +186,10 @@ def validation_cases(*, seed: int, sigma: float) -> list[Case]:
 def run_synthetic(
     cases: list[Case], *, title: str, stem: str, command: str, out_dir: Path, kernel_size: int | str, jobs: int, limit: int | None, quiet: bool
 ) -> list[Row]:
-    """Run the cases; print the table and write ``stem.md``, ``stem.csv`` and an ER CDF plot."""
+    """Run the cases; print the table and write ``stem.md``, ``stem.csv`` and an ER CDF plot
+    (``stem_firstN`` with a ``limit``)."""
     cases = cases[:limit] if limit else cases
+    stem = limited(stem, limit)
     rows = run_pool(_one, [(c, kernel_size) for c in cases], jobs=jobs, quiet=quiet, desc=stem)
     gains = np.array([r["gain_db"] for r in rows])
     er = np.array([r["error_ratio"] for r in rows])

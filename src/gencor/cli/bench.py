@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gencor.cli.options import kernel_size
+from gencor.cli.options import kernel_size, nonnegative_int, positive_float, positive_int
 
 #: The shared data folder, next to the repository.
 DATA = Path("..") / "shared" / "data"
@@ -14,6 +15,60 @@ DATA = Path("..") / "shared" / "data"
 DOCS = "docs/bench"
 #: Worker processes of the benches that have a pool.
 JOBS = 2
+#: What a partial run writes, for the help of --limit and --only.
+LIMIT_HELP = "only the first N {what}, for a quick look: written as NAME_firstN beside the full tables, which stay"
+ONLY_HELP = "re-run only these photos (names without .jpg): their rows replace theirs in the existing index, the other rows stay"
+
+
+def noise_level(text: str) -> float:
+    """An argument type: a noise standard deviation, 0 to 1 (images are in [0, 1])."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a noise level from 0 to 1, got {text!r}")
+    return value
+
+
+def bench_kernel_size(text: str) -> int | str:
+    """``--kernel-size`` of a bench: ``auto`` or an odd whole number of 3 or more, checked before
+    any photo is deblurred (whether it fits a photo is checked on each)."""
+    value = kernel_size(text)
+    if isinstance(value, int) and (value < 3 or value % 2 == 0):
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an odd integer of 3 or more, got {text!r}")
+    return value
+
+
+def _sigmas(text: str) -> tuple[float, ...]:
+    """``--sigmas`` of the ablation: noise levels from 0 to 1, separated by commas."""
+    try:
+        return tuple(noise_level(s) for s in text.split(","))
+    except argparse.ArgumentTypeError:
+        raise ValueError(f"--sigmas {text!r}: expected noise levels from 0 to 1 separated by commas, e.g. 0.01,0.02") from None
+
+
+def _checked(func: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], None]:
+    """``func`` after a check of ``--out``: a folder, or a path under which one can be made (not
+    under a file), so that a bench never fails on it after its work."""
+
+    def run(args: argparse.Namespace) -> None:
+        out = Path(args.out).absolute()
+        above = next(p for p in (out, *out.parents) if p.exists())
+        if not above.is_dir():
+            raise ValueError(f"--out {args.out}: {above} is not a folder")
+        func(args)
+
+    return run
+
+
+def _folder(path: str | None, option: str) -> Path | None:
+    """``path`` as a folder that exists, or a one-line error naming ``option``."""
+    if path is None:
+        return None
+    if not Path(path).is_dir():
+        raise ValueError(f"{option} {path} is not a folder")
+    return Path(path)
 
 
 def _speed(args: argparse.Namespace) -> None:
@@ -32,9 +87,13 @@ def _nonuniform(args: argparse.Namespace) -> None:
     from gencor.bench.nonuniform import run_nonuniform, run_real_local
 
     if args.real:
-        reports = Path(args.reports) if args.reports else None
-        run_real_local(Path(args.real), args.only or [], reports=reports, out_dir=Path(args.out), jobs=args.jobs, quiet=args.quiet)
+        real = _folder(args.real, "--real")
+        assert real is not None
+        reports = _folder(args.reports, "--reports")
+        run_real_local(real, args.only or [], reports=reports, out_dir=Path(args.out), jobs=args.jobs, quiet=args.quiet, limit=args.limit)
         return
+    if args.only or args.reports:
+        raise ValueError("--only and --reports go with --real (the real photos); the synthetic bench runs every photo of --data")
     run_nonuniform(Path(args.data), out_dir=Path(args.out), jobs=args.jobs, limit=args.limit, quiet=args.quiet)
 
 
@@ -52,19 +111,24 @@ def _real(args: argparse.Namespace) -> None:
 
 def _calibrate(args: argparse.Namespace) -> None:
     from gencor.bench.calibrate import run_calibrate
+    from gencor.bench.synthetic import photo_files
 
     if (args.real_labels is None) != (args.real_reports is None):
         raise ValueError("--real-labels and --real-reports go together: the verdicts and the reports they judge")
+    for option, path in (("--from-table", args.from_table), ("--real-labels", args.real_labels)):
+        if path is not None and not Path(path).is_file():
+            raise ValueError(f"{option} {path} is not a file")
+    photos = _folder(args.photos, "--photos")
     run_calibrate(
         out_dir=Path(args.out),
         seed=args.seed,
         per_photo=args.per_photo,
         jobs=args.jobs,
         quiet=args.quiet,
-        real=Path(args.real) if args.real else None,
-        photos=sorted(Path(args.photos).glob("*.jpg"))[: args.max_photos] if args.photos else [],
+        real=_folder(args.real, "--real"),
+        photos=photo_files([photos], what="--photos")[: args.max_photos] if photos else [],
         real_labels=Path(args.real_labels) if args.real_labels else None,
-        real_reports=Path(args.real_reports) if args.real_reports else None,
+        real_reports=_folder(args.real_reports, "--real-reports"),
         from_table=Path(args.from_table) if args.from_table else None,
     )
 
@@ -99,17 +163,18 @@ def _ablation(args: argparse.Namespace) -> None:
     out = Path(args.out)
     labels = Path(args.labels) if args.labels else out / "ablation_real_labels.csv"
     if args.summarize:
-        summarize_real(out, labels=labels, quiet=args.quiet)
+        summarize_real(out, labels=labels, quiet=args.quiet, limit=args.limit)
         return
     parts = set(args.parts.split(","))
     unknown = parts - {"levin", "noisy", "real"}
     if unknown:
         raise ValueError(f"unknown --parts {', '.join(sorted(unknown))}; choose from levin, noisy, real")
+    sigmas = _sigmas(args.sigmas)
     common = dict(out_dir=out, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
     if "levin" in parts:
         levin_ablation(Path(args.data), kernel_size=args.kernel_size, images=args.images, **common)
     if "noisy" in parts:
-        run_noisy_ablation(Path(args.noisy), sigmas=tuple(float(s) for s in args.sigmas.split(",")), **common)
+        run_noisy_ablation(Path(args.noisy), sigmas=sigmas, **common)
     if "real" in parts:
         run_real_ablation(Path(args.real), labels=labels, **common)
 
@@ -136,8 +201,8 @@ def _outputs(q: argparse.ArgumentParser, what: str = "tables and figures") -> No
 
 
 def _pool(q: argparse.ArgumentParser, *, limit: str = "images") -> None:
-    q.add_argument("--jobs", type=int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
-    q.add_argument("--limit", type=int, default=None, metavar="N", help=f"only the first N {limit} (for a quick look)")
+    q.add_argument("--jobs", type=positive_int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
+    q.add_argument("--limit", type=positive_int, default=None, metavar="N", help=LIMIT_HELP.format(what=limit))
 
 
 def add_parser(sub: Any) -> None:
@@ -153,9 +218,9 @@ def add_parser(sub: Any) -> None:
         "peak RSS; write speed.md (the table between its markers) and speed.csv.",
     )
     q.add_argument("--data", default=str(real), metavar="DIR", help=f"the real_lai16 folder (default {real})")
-    q.add_argument("--repeats", type=int, default=3, metavar="N", help="runs per photo; the fastest is kept (default 3)")
+    q.add_argument("--repeats", type=positive_int, default=3, metavar="N", help="runs per photo; the fastest is kept (default 3)")
     _outputs(q, "speed.md and speed.csv")
-    q.set_defaults(func=_speed)
+    q.set_defaults(func=_checked(_speed))
 
     q = bsub.add_parser(
         "batch",
@@ -163,9 +228,9 @@ def add_parser(sub: Any) -> None:
         description="Make a folder of shaken 0.3-1 MP JPEGs from scikit-image's sample photos and time 'gencor deblur FOLDER -o OUT/' "
         "in one process, with --jobs 2 and with --dask --jobs 2; write batch.md and batch.csv.",
     )
-    q.add_argument("--photos", type=int, default=20, metavar="N", help="photos in the folder (default 20)")
+    q.add_argument("--photos", type=positive_int, default=20, metavar="N", help="photos in the folder (default 20)")
     _outputs(q, "batch.md and batch.csv")
-    q.set_defaults(func=_batch)
+    q.set_defaults(func=_checked(_batch))
 
     q = bsub.add_parser(
         "detect",
@@ -177,7 +242,7 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--data", default=str(DATA), metavar="DIR", help=f"the shared data folder (default {DATA})")
     _pool(q, limit="photos")
     _outputs(q)
-    q.set_defaults(func=_detect)
+    q.set_defaults(func=_checked(_detect))
 
     q = bsub.add_parser(
         "nonuniform",
@@ -187,12 +252,19 @@ def add_parser(sub: Any) -> None:
         "the kernel grid per photo. Writes nonuniform.md, nonuniform.csv and nonuniform/.",
     )
     q.add_argument("--data", default=str(DATA / "test"), metavar="DIR", help=f"the folder holding Kodak24/ and Set12/ (default {DATA / 'test'})")
-    q.add_argument("--real", default=None, metavar="DIR", help="instead, run --blur local on the --only photos of this real_lai16 folder")
-    q.add_argument("--only", nargs="+", default=None, metavar="NAME", help="with --real: the photos (names without .jpg)")
+    q.add_argument("--real", default=None, metavar="DIR", help="instead, run --blur local on every photo of this real_lai16 folder (or the --only ones)")
+    q.add_argument("--only", nargs="+", default=None, metavar="NAME", help="with --real: " + ONLY_HELP)
     q.add_argument("--reports", default=None, metavar="DIR", help="with --real: the default run's reports (docs/bench/real) for the 'was' column")
-    _pool(q, limit="photos")
+    q.add_argument("--jobs", type=positive_int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
+    q.add_argument(
+        "--limit",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help=LIMIT_HELP.format(what="photos") + "; with --real, the first N real photos, merged into its index as --only is",
+    )
     _outputs(q, "the tables and sheets")
-    q.set_defaults(func=_nonuniform)
+    q.set_defaults(func=_checked(_nonuniform))
 
     q = bsub.add_parser(
         "real",
@@ -201,10 +273,11 @@ def add_parser(sub: Any) -> None:
         "OUT/real_index.md.",
     )
     q.add_argument("--data", default=str(real), metavar="DIR", help=f"the real_lai16 folder (default {real})")
-    q.add_argument("--only", nargs="+", default=None, metavar="NAME", help="only these photos (names without .jpg), e.g. to re-run a few")
-    _pool(q, limit="photos")
+    q.add_argument("--only", nargs="+", default=None, metavar="NAME", help=ONLY_HELP)
+    q.add_argument("--jobs", type=positive_int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
+    q.add_argument("--limit", type=positive_int, default=None, metavar="N", help="only the first N photos, merged into the index as --only is")
     _outputs(q, "the sheets and the index")
-    q.set_defaults(func=_real)
+    q.set_defaults(func=_checked(_real))
 
     q = bsub.add_parser(
         "calibrate",
@@ -212,15 +285,15 @@ def add_parser(sub: Any) -> None:
         description="Fit the logistic confidence model of gencor.assess on synthetic camera shake (scikit-image sample photos, never evaluation data); "
         "writes calibration.md/.csv.",
     )
-    q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of crops, kernels and noise (default 0)")
-    q.add_argument("--per-photo", type=int, default=5, metavar="N", help="cases per sample photo (default 5)")
+    q.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of crops, kernels and noise (default 0)")
+    q.add_argument("--per-photo", type=positive_int, default=5, metavar="N", help="cases per sample photo (default 5)")
     q.add_argument(
         "--photos",
         default=None,
         metavar="DIR",
-        help="also one case per JPEG of DIR (training photos, e.g. ../shared/data/train/BSDS500/test; never evaluation images)",
+        help="also one case per photo (PNG, JPEG or TIFF) of DIR (training photos, e.g. ../shared/data/train/BSDS500/test; never evaluation images)",
     )
-    q.add_argument("--max-photos", type=int, default=60, metavar="N", help="at most N photos of --photos (default 60)")
+    q.add_argument("--max-photos", type=positive_int, default=60, metavar="N", help="at most N photos of --photos (default 60)")
     q.add_argument(
         "--real",
         default=None,
@@ -242,9 +315,9 @@ def add_parser(sub: Any) -> None:
         metavar="CSV",
         help="reuse the synthetic candidates of an earlier calibration.csv instead of rerunning them (valid while the pipeline is unchanged)",
     )
-    q.add_argument("--jobs", type=int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
+    q.add_argument("--jobs", type=positive_int, default=JOBS, metavar="N", help=f"worker processes (default {JOBS})")
     _outputs(q, "the tables")
-    q.set_defaults(func=_calibrate)
+    q.set_defaults(func=_checked(_calibrate))
 
     for name, func, help_ in (
         (
@@ -256,15 +329,16 @@ def add_parser(sub: Any) -> None:
         ("smooth", _smooth, "L0 smoothing against cv2.ximgproc.l0Smooth at the same lambda: objective reached, time, and a figure on examples/rtv"),
         ("sketch", _sketch, "figure: pencil sketch of the raw photo, of the L0-smoothed photo, and cv2.pencilSketch"),
     ):
-        q = bsub.add_parser(name, help=help_, description=help_ + ". Needs OpenCV: pip install 'gencor[bench]'.")
+        # A help string is %-formatted by argparse (a description is not): the "60%" must be escaped there.
+        q = bsub.add_parser(name, help=help_.replace("%", "%%"), description=help_ + ". Needs OpenCV: pip install 'gencor[bench]'.")
         q.add_argument("--data", default=str(DATA), metavar="DIR", help=f"the shared data folder (default {DATA})")
         _outputs(q)
         if name == "inpaint":
-            q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random masks (default 0)")
-            q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N Kodak photos (for a quick look)")
+            q.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of the random masks (default 0)")
+            q.add_argument("--limit", type=positive_int, default=None, metavar="N", help=LIMIT_HELP.format(what="Kodak photos"))
         if name == "smooth":
-            q.add_argument("--lam", type=float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
-        q.set_defaults(func=func)
+            q.add_argument("--lam", type=positive_float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
+        q.set_defaults(func=_checked(func))
 
     for name, func, data, ks, help_ in (
         ("levin", _levin, DATA / "levin09", "auto", "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
@@ -289,12 +363,16 @@ def add_parser(sub: Any) -> None:
         if data is not None:
             q.add_argument("--data", default=str(data), metavar="DIR", help=f"data folder (default {data})")
         q.add_argument(
-            "--kernel-size", type=kernel_size, default=ks, metavar="N", help=f"kernel size given to the estimator: 'auto' or an odd integer (default {ks})"
+            "--kernel-size",
+            type=bench_kernel_size,
+            default=ks,
+            metavar="N",
+            help=f"kernel size given to the estimator: 'auto' or an odd integer of 3 or more (default {ks})",
         )
         _pool(q)
         _outputs(q, "the Markdown table, CSV and plots")
         if name == "ablation":
-            q.add_argument("--images", type=int, default=4, metavar="N", help="Levin images followed stage by stage (default 4)")
+            q.add_argument("--images", type=positive_int, default=4, metavar="N", help="Levin images followed stage by stage (default 4)")
             q.add_argument("--noisy", default=str(DATA / "test"), metavar="DIR", help=f"the noisy set's photos (default {DATA / 'test'})")
             q.add_argument("--sigmas", default="0.01,0.02", metavar="S,S", help="noise levels of the noisy set (default 0.01,0.02)")
             q.add_argument("--parts", default="levin,noisy,real", metavar="P,P", help="which parts to run: levin, noisy, real (default all three)")
@@ -307,6 +385,6 @@ def add_parser(sub: Any) -> None:
             q.add_argument("--summarize", action="store_true", help="only rewrite ablation_real.md from ablation_real.csv and the labels")
         if name not in ("levin", "ablation"):
             sigma = 0.01 if name == "noisy" else 0.005
-            q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
-            q.add_argument("--sigma", type=float, default=sigma, metavar="S", help=f"noise standard deviation (default {sigma})")
-        q.set_defaults(func=func)
+            q.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
+            q.add_argument("--sigma", type=noise_level, default=sigma, metavar="S", help=f"noise standard deviation (default {sigma})")
+        q.set_defaults(func=_checked(func))

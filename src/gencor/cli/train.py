@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
+
+from gencor.cli.options import nonnegative_int, positive_int
 
 #: Where the training photos are by default.
 TRAIN_DATA = Path("..") / "shared" / "data" / "train" / "Train400"
 #: The final stage's default folders: BSDS500's train and test splits, and Train400.
 RESTORER_DATA = tuple(str(Path("..") / "shared" / "data" / "train" / d) for d in ("BSDS500/train", "BSDS500/test", "Train400"))
+#: The weights file of each task by default, and the suffixes a weights file may have (so that
+#: a photo given as --out by mistake is never overwritten by a checkpoint).
+OUTS = {"deblur": "gencor_restorer.pt", "kernel": "gencor_generator.pt", "inpaint": "gencor_inpainter.pt"}
+WEIGHT_SUFFIXES = (".pt", ".pth")
 
 
 def add_parser(sub: Any) -> None:
@@ -27,13 +34,14 @@ def add_parser(sub: Any) -> None:
         nargs="+",
         default=None,
         metavar="DIR",
-        help=f"folders of sharp training photos (default for deblur: {' '.join(RESTORER_DATA)}; for the others {TRAIN_DATA})",
+        help=f"folders of sharp training photos, PNG, JPEG or TIFF; every folder is used (default for deblur: {' '.join(RESTORER_DATA)}; "
+        f"for the others {TRAIN_DATA})",
     )
     t.add_argument(
         "--out",
         default=None,
         metavar="PT",
-        help="checkpoint and weights file (default gencor_restorer.pt, gencor_generator.pt with --task kernel, gencor_inpainter.pt with --task inpaint)",
+        help=f"checkpoint and weights file, .pt (default {OUTS['deblur']}, {OUTS['kernel']} with --task kernel, {OUTS['inpaint']} with --task inpaint)",
     )
     t.add_argument(
         "--device",
@@ -42,27 +50,52 @@ def add_parser(sub: Any) -> None:
         help="where to train (default cpu); cuda runs the larger GPU recipe of --task deblur (more samples and steps, batch 64)",
     )
     t.add_argument(
-        "--steps", type=int, default=None, metavar="N", help="optimizer steps (default: deblur 2000 on cpu, 12000 on cuda; kernel 4000; inpaint 8000)"
+        "--steps", type=positive_int, default=None, metavar="N", help="optimizer steps (default: deblur 2000 on cpu, 12000 on cuda; kernel 4000; inpaint 8000)"
     )
-    t.add_argument("--images", type=int, default=None, metavar="N", help="use only the first N training images")
-    t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
-    t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    t.add_argument("--images", type=positive_int, default=None, metavar="N", help="use only the first N training images")
+    t.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --out (--task kernel and inpaint; the deblur task makes its samples anew and trains in one run)",
+    )
     t.add_argument("--quick", action="store_true", help="a few seconds on a few images with a small network (for tests)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=run)
 
 
+def check_out(out: Path) -> None:
+    """A one-line error, before any training, for an ``--out`` the weights cannot be written to."""
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give the weights file, e.g. {out / 'weights.pt'}")
+    if out.suffix.lower() not in WEIGHT_SUFFIXES:
+        raise ValueError(f"--out {out}: a weights file ends in {' or '.join(WEIGHT_SUFFIXES)}")
+    folder = out.absolute().parent
+    above = next(p for p in (folder, *folder.parents) if p.exists())
+    if not above.is_dir():
+        raise ValueError(f"--out {out}: {above} is not a folder")
+    if above != folder:
+        raise ValueError(f"--out {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: cannot write in {folder}")
+
+
 def run(args: argparse.Namespace) -> None:
+    out = Path(args.out or OUTS[args.task])
+    check_out(out)
     if args.task == "deblur":
         from gencor.training.restorer import RestorerTrainConfig, train_restorer
 
+        if args.resume:
+            raise ValueError("--resume is for --task kernel and inpaint: the deblur task makes its samples anew and trains in one run")
         rcfg = RestorerTrainConfig(
             data=tuple(Path(d) for d in (args.data or RESTORER_DATA)),
-            out=Path(args.out or "gencor_restorer.pt"),
+            out=out,
             device=args.device,
             seed=args.seed,
             quick=args.quick,
             steps=args.steps,
+            images=args.images,
         )
         rres = train_restorer(rcfg, quiet=args.quiet)
         print(
@@ -72,13 +105,11 @@ def run(args: argparse.Namespace) -> None:
         return
     if args.device != "cpu":
         raise ValueError(f"--device {args.device} is for --task deblur; the {args.task} networks train on the cpu")
-    data = Path(args.data[0]) if args.data else TRAIN_DATA
+    data = tuple(Path(d) for d in args.data) if args.data else (TRAIN_DATA,)
     if args.task == "inpaint":
         from gencor.training.inpaint import InpaintTrainConfig, train_inpainter
 
-        icfg = InpaintTrainConfig(
-            data=data, out=Path(args.out or "gencor_inpainter.pt"), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps
-        )
+        icfg = InpaintTrainConfig(data=data, out=out, seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
         ires = train_inpainter(icfg, resume=args.resume, quiet=args.quiet)
         print(
             f"trained {icfg.steps} steps in {ires.seconds:.0f} s; validation PSNR {ires.val_psnr:.2f} dB (first-stage fill {ires.val_psnr_fill:.2f} "
@@ -87,11 +118,9 @@ def run(args: argparse.Namespace) -> None:
         return
     from gencor.training.deblur import TrainConfig, train
 
-    cfg = TrainConfig(data=data, out=Path(args.out or "gencor_generator.pt"), seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
+    cfg = TrainConfig(data=data, out=out, seed=args.seed, quick=args.quick, images=args.images, steps=args.steps)
     result = train(cfg, resume=args.resume, quiet=args.quiet)
-    first = result.losses[0] if result.losses else float("nan")
-    last = result.losses[-1] if result.losses else float("nan")
     print(
-        f"trained {cfg.steps} steps in {result.seconds:.0f} s: loss {first:.3e} -> {last:.3e}; "
+        f"trained {cfg.steps} steps in {result.seconds:.0f} s: loss {result.losses[0]:.3e} -> {result.losses[-1]:.3e}; "
         f"validation gradient PSNR {result.val_psnr:.2f} dB (identity {result.val_psnr_identity:.2f} dB); weights in {cfg.out}"
     )

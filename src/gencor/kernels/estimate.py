@@ -15,8 +15,10 @@ half-quadratic splitting, which turns blurred ramps into steps before the data t
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from skimage.restoration import denoise_tv_chambolle
@@ -133,8 +135,70 @@ LATENT_DTYPE = np.float32
 
 #: Slack when comparing pyramid scales (they are products of irrational ratios).
 SCALE_TOLERANCE = 1.0 + 1e-6
-#: Most alternations per scale that :class:`EstimatorConfig` takes (each costs a full latent step).
-MAX_ITERATIONS = 1000
+#: Most alternations per scale that :class:`EstimatorConfig` and the L0 settings take (each costs
+#: a full latent step; the default is 5).
+MAX_ITERATIONS = 100
+#: Most runs on one ``beta`` ladder (29 with the defaults): each is an Algorithm-1 run that the
+#: history keeps, so with :data:`MAX_ITERATIONS` this bounds the work and the memory of a scale.
+MAX_BETA_STEPS = 100
+#: Bounds (inclusive) of the settings, each of the order of its default (weights and ratios of
+#: images in [0, 1]): the ladder's rate, its top, and its start relative to ``lam``.
+BETA_RATE_RANGE = (1.1, 100.0)
+BETA_MAX_RANGE = (1e-3, 1e10)
+BETA_START_RANGE = (1e-3, 1e6)
+#: Prior weights and their floor (the ladder starts at ``beta_start`` times the smaller).
+LAM_RANGE = (1e-8, 1.0)
+#: The decay of the prior weight per alternation (1 keeps it).
+DECAY_RANGE = (1e-3, 1.0)
+#: The exponent of the gradient prior.
+P_RANGE = (0.0, 1.0)
+#: The weight of ``||k||^2`` in the kernel step and the warm-start weight ratio.
+ETA_RANGE = (1e-8, 1e4)
+GAMMA_RATIO_RANGE = (1e-3, 1e3)
+#: The TV weight (times ``sigma^2``) of the denoised copy, and the noise above which it is made
+#: (a noise level: at most 1).
+DENOISE_RANGE = (1e-6, 1e5)
+DENOISE_ABOVE_RANGE = (1e-6, 1.0)
+#: Kernel taps under ``noise_threshold * sigma`` or ``kernel_floor`` times the peak are cut (a
+#: floor of 1 would cut every tap but the peak).
+NOISE_THRESHOLD_RANGE = (1e-6, 1e3)
+KERNEL_FLOOR_RANGE = (1e-6, 0.9)
+
+#: ``(low, high)`` of a setting, both included.
+Bounds = dict[str, tuple[float, float]]
+
+
+def check_settings(what: str, settings: object, bounds: Bounds, *, whole: tuple[str, ...] = ()) -> None:
+    """Check every field of the dataclass ``settings`` against ``bounds`` (the fields in ``whole``
+    must be whole numbers), in one line naming the field; numpy numbers become Python numbers."""
+    for f in fields(settings):  # type: ignore[arg-type]
+        value = getattr(settings, f.name)
+        low, high = bounds[f.name]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"invalid {what} settings: {f.name} must be a number, got {type(value).__name__}")
+        if f.name in whole and not isinstance(value, numbers.Integral):
+            raise ValueError(f"invalid {what} settings: {f.name} must be a whole number from {low:g} to {high:g}, got {value!r}")
+        number = int(float(value)) if f.name in whole else float(value)  # whole values are small: exact
+        if not low <= number <= high:  # NaN fails too
+            raise ValueError(f"invalid {what} settings: {f.name} must be from {low:g} to {high:g}, got {value!r}")
+        object.__setattr__(settings, f.name, number)  # the settings may be frozen
+
+
+def ladder_steps(start: float, beta_max: float, beta_rate: float) -> int:
+    """Runs of a ``beta`` ladder from ``start`` up to ``beta_max``, times ``beta_rate``."""
+    return max(math.ceil(math.log(beta_max / start) / math.log(beta_rate) - 1e-9), 0)
+
+
+def check_ladder(what: str, start: float, beta_max: float, beta_rate: float) -> None:
+    """A one-line error when the longest ladder, from ``start``, would exceed :data:`MAX_BETA_STEPS`."""
+    steps = ladder_steps(start, beta_max, beta_rate)
+    if steps > MAX_BETA_STEPS:
+        raise ValueError(
+            f"invalid {what} settings: the beta ladder would take {steps} steps (at most {MAX_BETA_STEPS}); "
+            "raise beta_rate or the prior weights' floor, or lower beta_max"
+        )
+
+
 #: The coarsest level of the pyramid has a kernel of this side (or 3 px, at the least).
 COARSEST_KERNEL = 5
 
@@ -230,20 +294,40 @@ class EstimatorConfig:
     kernel_floor: float = 0.03
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"invalid estimator settings: {name} must be a number, got {type(value).__name__}")
-        if not isinstance(self.iterations, int) or not 1 <= self.iterations <= MAX_ITERATIONS:
-            raise ValueError(f"invalid estimator settings: iterations must be a whole number from 1 to {MAX_ITERATIONS}, got {self.iterations}")
-        positive = {k: v for k, v in asdict(self).items() if k not in ("p", "lam_decay", "iterations")}
-        bad = [k for k, v in positive.items() if not (np.isfinite(v) and v > 0)]
-        if bad:
-            raise ValueError(f"invalid estimator settings: {', '.join(bad)} must be positive numbers")
-        if not 0 <= self.p <= 1 or not 0 < self.lam_decay <= 1:
-            raise ValueError("invalid estimator settings: p must be in [0, 1] and lam_decay in (0, 1]")
-        if not self.beta_rate > 1 or self.beta_start * self.lam >= self.beta_max:
+        check_settings("estimator", self, ESTIMATOR_BOUNDS, whole=("iterations",))
+        if self.beta_start * self.lam >= self.beta_max:
             # The ladder runs from beta_start * lam up to beta_max, times beta_rate per run.
-            raise ValueError("invalid estimator settings: beta_rate must exceed 1 and beta_start * lam stay below beta_max")
+            raise ValueError("invalid estimator settings: beta_start * lam must stay below beta_max")
+        check_ladder("estimator", beta_steps_start(self), self.beta_max, self.beta_rate)
+
+
+#: The bounds of every field of :class:`EstimatorConfig`.
+ESTIMATOR_BOUNDS: Bounds = {
+    "lam": LAM_RANGE,
+    "lam_decay": DECAY_RANGE,
+    "lam_min": LAM_RANGE,
+    "p": P_RANGE,
+    "eta": ETA_RANGE,
+    "iterations": (1, MAX_ITERATIONS),
+    "beta_start": BETA_START_RANGE,
+    "beta_max": BETA_MAX_RANGE,
+    "beta_rate": BETA_RATE_RANGE,
+    "gamma_ratio": GAMMA_RATIO_RANGE,
+    "denoise": DENOISE_RANGE,
+    "denoise_above": DENOISE_ABOVE_RANGE,
+    "noise_threshold": NOISE_THRESHOLD_RANGE,
+    "kernel_floor": KERNEL_FLOOR_RANGE,
+}
+
+
+def beta_steps_start(cfg: EstimatorConfig) -> float:
+    """The lowest start of ``cfg``'s ladders: the prior weight decays to ``lam_min`` (or starts below it)."""
+    return cfg.beta_start * min(cfg.lam, cfg.lam_min)
+
+
+def beta_steps(cfg: EstimatorConfig) -> int:
+    """Runs of ``cfg``'s longest ``beta`` ladder (at most :data:`MAX_BETA_STEPS`)."""
+    return ladder_steps(beta_steps_start(cfg), cfg.beta_max, cfg.beta_rate)
 
 
 def estimate_kernel(

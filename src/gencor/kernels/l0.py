@@ -30,7 +30,24 @@ import numpy as np
 from scipy import fft, ndimage
 from skimage.restoration import denoise_tv_chambolle
 
-from gencor.kernels.estimate import LATENT_DTYPE, KernelEstimate, ProgressFn, ScaleRecord, pyramid_level, pyramid_sizes, resize_kernel
+from gencor.kernels.estimate import (
+    BETA_MAX_RANGE,
+    BETA_RATE_RANGE,
+    DECAY_RANGE,
+    ETA_RANGE,
+    LAM_RANGE,
+    LATENT_DTYPE,
+    MAX_ITERATIONS,
+    Bounds,
+    KernelEstimate,
+    ProgressFn,
+    ScaleRecord,
+    check_ladder,
+    check_settings,
+    pyramid_level,
+    pyramid_sizes,
+    resize_kernel,
+)
 from gencor.kernels.postprocess import center_kernel, clean_kernel, delta_kernel
 from gencor.noise import estimate_noise
 from gencor.operators.convolution import psf2otf
@@ -84,6 +101,42 @@ class L0Config:
     cut: float = 0.1
     cg_iterations: int = 20
     denoise: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_settings("L0", self, L0_BOUNDS, whole=("dark_patch", "iterations", "cg_iterations"))
+        weights = [w for w in (self.lam_grad, self.lam_intensity, self.lam_dark, self.lam_bright) if w > 0]
+        if weights:  # the ladder starts at twice the smallest weight, which decays to lam_min
+            check_ladder("L0", 2.0 * min(*weights, self.lam_min), self.beta_max, self.beta_rate)
+
+
+#: Bounds of the L0 settings of their own: the terms' weights (0 switches one off; at 1 the prior
+#: outweighs any image in [0, 1]), the side of the dark channel's patch, the edges kept per
+#: orientation bin (times the kernel size), the share of the peak under which taps are cut, the
+#: conjugate-gradient iterations, and the TV weight (0 is off).
+L0_LAM_RANGE = (0.0, 1.0)
+DARK_PATCH_RANGE = (1, 255)
+PER_BIN_RANGE = (1e-2, 1e3)
+CUT_RANGE = (0.0, 0.9)
+CG_ITERATIONS_RANGE = (1, 1000)
+L0_DENOISE_RANGE = (0.0, 1e5)
+#: The bounds of every field of :class:`L0Config`.
+L0_BOUNDS: Bounds = {
+    "lam_grad": L0_LAM_RANGE,
+    "lam_intensity": L0_LAM_RANGE,
+    "lam_dark": L0_LAM_RANGE,
+    "lam_bright": L0_LAM_RANGE,
+    "dark_patch": DARK_PATCH_RANGE,
+    "lam_decay": DECAY_RANGE,
+    "lam_min": LAM_RANGE,
+    "iterations": (1, MAX_ITERATIONS),
+    "beta_max": BETA_MAX_RANGE,
+    "beta_rate": BETA_RATE_RANGE,
+    "eta": ETA_RANGE,
+    "per_bin": PER_BIN_RANGE,
+    "cut": CUT_RANGE,
+    "cg_iterations": CG_ITERATIONS_RANGE,
+    "denoise": L0_DENOISE_RANGE,
+}
 
 
 def _grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

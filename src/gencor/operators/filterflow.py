@@ -63,7 +63,8 @@ def _pieces(start: int, length: int, n: int) -> list[Piece]:
 class _Axis:
     """Where one part of the flow acts along one axis: the support of its hat (``inner``), the
     support grown by the kernel (``outer``, where its blur lands), as runs of the cyclic domain, and
-    the FFT length; a hat that covers the axis (or nearly) is convolved periodically over all of it."""
+    the FFT length; a hat that covers the axis (or nearly) is convolved periodically over all of it,
+    also when the kernel is one pixel thick along it (the support has no start to find then)."""
 
     inner: list[Piece]
     outer: list[Piece]
@@ -77,7 +78,7 @@ class _Axis:
         n = len(hat)
         on = hat > 0
         count = int(on.sum())
-        if count + k - 1 > n:
+        if count + k - 1 > n or count == n:
             every = [(slice(0, n), slice(0, n))]
             return cls(every, every, n, n, n, True)
         start = int(np.nonzero(on & ~np.roll(on, 1))[0][0])  # the support is one (cyclic) interval
@@ -104,6 +105,15 @@ class FilterFlow(LinearOperator):
     ``cols (gc, W)`` and one kernel per window (row-major), acting on the last two axes.
 
     ``dtype`` is the precision of the work (``float32`` halves the time of the FFTs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gencor.operators.filterflow import FilterFlow, grid_hats
+    >>> flow = FilterFlow([np.full((1, 5), 0.2), np.full((5, 1), 0.2)], grid_hats(16, 1), grid_hats(24, 2))
+    >>> y = flow.forward(np.ones((16, 24)))  # kernels that sum to one keep the total
+    >>> y.shape, bool(np.isclose(y.sum(), 16 * 24))
+    ((16, 24), True)
     """
 
     def __init__(self, kernels: list[np.ndarray], rows: np.ndarray, cols: np.ndarray, *, dtype: type = np.float64) -> None:

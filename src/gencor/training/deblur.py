@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from skimage.transform import resize
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from gencor.bench.synthetic import photo_files
 from gencor.io import atomic_write
 from gencor.kernels.estimate import estimate_kernel
 from gencor.kernels.postprocess import center_kernel
@@ -38,11 +39,23 @@ from gencor.operators.gradient import Gradient
 from gencor.propagation.gcm import Generator, LpPrior
 
 
+def check_counts(config: Any, *names: str) -> None:
+    """A one-line error for a training config whose ``names`` are not whole numbers above zero
+    (``None`` is a default) or whose seed is negative: checked before any work."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a whole number of 1 or more, got {value!r}")
+    seed = config.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number of 0 or more, got {seed!r}")
+
+
 @dataclass
 class TrainConfig:
-    """Everything that determines the shipped weights."""
+    """Everything that determines the shipped weights. ``data``: one folder of sharp photos or several."""
 
-    data: Path = Path("../shared/data/train/Train400")
+    data: Path | tuple[Path, ...] = Path("../shared/data/train/Train400")
     out: Path = Path("gencor_generator.pt")
     seed: int = 0
     kernel_size: int = 31
@@ -62,7 +75,8 @@ class TrainConfig:
     images: int | None = None
 
     def __post_init__(self) -> None:
-        self.data, self.out = Path(self.data), Path(self.out)
+        check_counts(self, "steps", "images", "batch", "patch", "width", "checkpoint_every", "jobs")
+        self.out = Path(self.out)
         if self.quick:
             self.batch, self.width, self.checkpoint_every = 16, 8, 20
             self.images = self.images or 6
@@ -146,10 +160,13 @@ def _patches(pairs: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generato
 def _one_image(job: tuple[Path, int, TrainConfig]) -> tuple[np.ndarray, np.ndarray]:
     path, seed, cfg = job
     rng = np.random.default_rng(seed)
-    with Image.open(path) as im:
-        sharp = np.asarray(im.convert("L"), dtype=float) / 255.0
-    with threadpool_limits(1):
-        return _patches(collect_pairs(augment(sharp, rng), rng, cfg), rng, cfg)
+    try:
+        with Image.open(path) as im:
+            sharp = np.asarray(im.convert("L"), dtype=float) / 255.0
+        with threadpool_limits(1):
+            return _patches(collect_pairs(augment(sharp, rng), rng, cfg), rng, cfg)
+    except (OSError, ValueError) as exc:  # a cut or unreadable file, a photo too small for the kernel
+        raise ValueError(f"training photo {path}: {exc}") from None
 
 
 def build_dataset(files: list[Path], rng: np.random.Generator, cfg: TrainConfig, *, desc: str, quiet: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -175,13 +192,19 @@ def psnr(pred: np.ndarray, target: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(target, pred, data_range=1.0))
 
 
-def split_files(data: Path, images: int | None, seed: int, val_fraction: float) -> tuple[np.random.Generator, list[Path], list[Path]]:
-    """The training PNGs split into training and validation files by ``seed``; the returned
-    generator carries on the run's random stream (and torch is seeded too)."""
-    files = sorted(data.glob("*.png"))
-    if not files:
-        raise ValueError(f"no PNG training images in {data}")
+#: Photos a training run needs at the least: one for validation, one to train on.
+MIN_PHOTOS = 2
+
+
+def split_files(data: Path | Sequence[Path], images: int | None, seed: int, val_fraction: float) -> tuple[np.random.Generator, list[Path], list[Path]]:
+    """The training photos of every folder of ``data`` (every format gencor reads) split into
+    training and validation files by ``seed``; the returned generator carries on the run's random
+    stream (and torch is seeded too)."""
+    folders = [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
+    files = photo_files(folders, what="training photos")
     files = files[:images] if images else files
+    if len(files) < MIN_PHOTOS:
+        raise ValueError(f"need at least {MIN_PHOTOS} training photos (one is kept for validation), found {len(files)} in {', '.join(map(str, folders))}")
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     order = rng.permutation(len(files))
@@ -189,15 +212,35 @@ def split_files(data: Path, images: int | None, seed: int, val_fraction: float) 
     return rng, [files[i] for i in order[n_val:]], [files[i] for i in order[:n_val]]
 
 
-def resume_state(path: Path, opt: torch.optim.Optimizer, total: int, *, resume: bool) -> tuple[dict[str, Any], int, torch.optim.lr_scheduler.LRScheduler]:
-    """The checkpoint to continue from (empty when not resuming), its step, and the cosine
-    schedule over ``total`` steps positioned at that step; the optimizer state is restored."""
-    state: dict[str, Any] = {}
-    if resume and path.exists():
-        state = torch.load(path, weights_only=False)
+def load_checkpoint(path: Path, *, nets: str, width: int, steps: int) -> dict[str, Any]:
+    """The checkpoint of ``gencor train`` at ``path`` to resume from, read before any work: a one-line
+    error when there is none, when it is not one (or holds no ``nets``), when its network width
+    differs from ``width``, or when it already reached ``steps``."""
+    if not path.is_file():
+        raise ValueError(f"--resume: no checkpoint at {path}; train without --resume first")
+    try:
+        state = torch.load(path, weights_only=False, map_location="cpu")
+        keys = ("optimizer", "step", "width", nets)
+        if not isinstance(state, dict) or any(k not in state for k in keys):
+            raise ValueError(f"it lacks {', '.join(k for k in keys if not isinstance(state, dict) or k not in state)}")
+    except Exception as exc:  # torch raises whatever its unpickler meets in a file that is not a checkpoint
+        raise ValueError(
+            f"--resume: {path} is not a checkpoint of this training ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
+    if state["width"] != width:
+        raise ValueError(f"--resume: {path} holds networks of width {state['width']}, this run trains width {width} (--quick or not?)")
+    if int(state["step"]) >= steps:
+        raise ValueError(f"--resume: {path} is already at step {state['step']}; give --steps above it to train further")
+    return state
+
+
+def resume_state(state: dict[str, Any], opt: torch.optim.Optimizer, total: int) -> tuple[int, torch.optim.lr_scheduler.LRScheduler]:
+    """The step of the checkpoint ``state`` (0 when empty) and the cosine schedule over ``total``
+    steps positioned at that step; the optimizer state is restored."""
+    if state:
         opt.load_state_dict(state["optimizer"])
     step = int(state.get("step", 0))
-    return state, step, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, last_epoch=step - 1 if step else -1)
+    return step, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, last_epoch=step - 1 if step else -1)
 
 
 def save_checkpoint(cfg: Any, state: dict[str, Any]) -> None:
@@ -216,16 +259,20 @@ class TrainResult:
 
 def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> TrainResult:
     """Train the two direction networks; checkpoints go to ``cfg.out`` (atomic), ``resume`` continues."""
+    assert cfg.steps is not None  # set by the config's __post_init__
+    state = load_checkpoint(cfg.out, nets="nets", width=cfg.width, steps=cfg.steps) if resume else {}
     rng, train_files, val_files = split_files(cfg.data, cfg.images, cfg.seed, cfg.val_fraction)
     start = time.perf_counter()
     x_tr, t_tr = build_dataset(train_files, rng, cfg, desc="collecting (train)", quiet=quiet)
     x_va, t_va = build_dataset(val_files, rng, cfg, desc="collecting (validation)", quiet=quiet)
-    if len(x_tr) < cfg.batch:
-        raise ValueError(f"only {len(x_tr)} training patches; use more images or a smaller --batch")
+    if len(x_tr) < cfg.batch or not len(x_va):
+        raise ValueError(
+            f"only {len(x_tr)} training and {len(x_va)} validation patches from {len(train_files) + len(val_files)} photos; "
+            f"use more or larger photos (at least {cfg.batch} patches to train, one to validate)"
+        )
     nets = [ResidualCNN(width=cfg.width) for _ in range(2)]
     opt = torch.optim.Adam([p for n in nets for p in n.parameters()], lr=cfg.lr)
-    assert cfg.steps is not None  # set by the config's __post_init__
-    state, step, sched = resume_state(cfg.out, opt, cfg.steps, resume=resume)
+    step, sched = resume_state(state, opt, cfg.steps)
     for net, sd in zip(nets, state.get("nets", []), strict=False):
         net.load_state_dict(sd)
     result = TrainResult()

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from gencor.models.inpainter import InpaintUNet
 from gencor.tasks.inpaint import fill_missing
-from gencor.training.deblur import augment, psnr, resume_state, save_checkpoint, split_files
+from gencor.training.deblur import augment, check_counts, load_checkpoint, psnr, resume_state, save_checkpoint, split_files
 
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "2018", "photo", "copyright", "sample", "draft", "gencor", "image", "text"]
 
@@ -47,9 +47,9 @@ def random_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 @dataclass
 class InpaintTrainConfig:
-    """Everything that determines the shipped inpainting weights."""
+    """Everything that determines the shipped inpainting weights. ``data``: one folder of sharp photos or several."""
 
-    data: Path = Path("../shared/data/train/Train400")
+    data: Path | tuple[Path, ...] = Path("../shared/data/train/Train400")
     out: Path = Path("gencor_inpainter.pt")
     seed: int = 0
     width: int = 32
@@ -64,7 +64,8 @@ class InpaintTrainConfig:
     images: int | None = None
 
     def __post_init__(self) -> None:
-        self.data, self.out = Path(self.data), Path(self.out)
+        check_counts(self, "steps", "images", "width", "patch", "crops_per_image", "batch", "checkpoint_every")
+        self.out = Path(self.out)
         if self.quick:
             self.width, self.patch, self.checkpoint_every = 8, 32, 20
             self.images = self.images or 6
@@ -83,8 +84,13 @@ class InpaintTrainResult:
 def _crops(files: list[Path], rng: np.random.Generator, cfg: InpaintTrainConfig) -> np.ndarray:
     out = []
     for f in files:
-        with Image.open(f) as im:
-            img = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+        try:
+            with Image.open(f) as im:
+                img = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+        except OSError as exc:  # a cut or unreadable file
+            raise ValueError(f"training photo {f}: {exc}") from None
+        if min(img.shape) < cfg.patch:
+            raise ValueError(f"training photo {f}: {img.shape[1]}x{img.shape[0]} pixels, smaller than the {cfg.patch} px crops")
         for _ in range(cfg.crops_per_image):
             i, j = int(rng.integers(0, img.shape[0] - cfg.patch + 1)), int(rng.integers(0, img.shape[1] - cfg.patch + 1))
             out.append(augment(img[i : i + cfg.patch, j : j + cfg.patch], rng))
@@ -100,6 +106,8 @@ def _inputs(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np
 
 def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: bool = False) -> InpaintTrainResult:
     """Train on random crops with fresh masks every batch; checkpoints to ``cfg.out`` (atomic)."""
+    assert cfg.steps is not None  # set by the config's __post_init__
+    state = load_checkpoint(cfg.out, nets="net", width=cfg.width, steps=cfg.steps) if resume else {}
     rng, train_files, val_files = split_files(cfg.data, cfg.images, cfg.seed, cfg.val_fraction)
     start = time.perf_counter()
     train_crops = _crops(train_files, rng, cfg)
@@ -107,8 +115,7 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
     val_x, _ = _inputs(val_crops, np.random.default_rng(cfg.seed + 1))
     net = InpaintUNet(width=cfg.width)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    assert cfg.steps is not None  # set by the config's __post_init__
-    state, step, sched = resume_state(cfg.out, opt, cfg.steps, resume=resume)
+    step, sched = resume_state(state, opt, cfg.steps)
     if state:
         net.load_state_dict(state["net"])
     batch_rng = np.random.default_rng(cfg.seed + 2 + step)

@@ -32,7 +32,7 @@ from scipy.signal import fftconvolve
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from gencor.bench.synthetic import VALIDATION_PHOTOS, load_gray, with_lights
+from gencor.bench.synthetic import VALIDATION_PHOTOS, load_gray, photo_files, with_lights
 from gencor.io import atomic_write
 from gencor.kernels.postprocess import center_kernel
 from gencor.kernels.trajectory import random_motion_kernel
@@ -40,6 +40,7 @@ from gencor.models.restorer import NOISE_SCALE, BlurScore, Restorer, RestorerNet
 from gencor.noise import estimate_noise
 from gencor.propagation.final import FinalObjective
 from gencor.tasks.deconv import CLIP_LEVEL, LAM_MAX, deconvolve, default_lam
+from gencor.training.deblur import check_counts
 
 #: Where the training photos are by default (relative to the repository root).
 TRAIN_DIRS = (
@@ -81,8 +82,10 @@ class RestorerTrainConfig:
     checkpoint_every: int = 250
     jobs: int = 2
     quick: bool = False
+    images: int | None = None
 
     def __post_init__(self) -> None:
+        check_counts(self, "steps", "images", "samples", "val_samples", "batch", "patch", "crop", "width", "score_width", "checkpoint_every", "jobs")
         gpu = self.device != "cpu"
         if self.quick:
             self.samples, self.val_samples, self.patch, self.crop, self.max_extent = self.samples or 24, 4, 64, 48, 15.0
@@ -92,11 +95,10 @@ class RestorerTrainConfig:
         self.batch = self.batch or (64 if gpu else 12)
 
 
-def _files(dirs: tuple[Path, ...]) -> list[Path]:
-    files = sorted(f for d in dirs for f in d.glob("*") if f.suffix.lower() in (".png", ".jpg", ".jpeg"))
-    if not files:
-        raise ValueError(f"no training photos (PNG or JPEG) in {', '.join(map(str, dirs))}")
-    return files
+def _files(dirs: tuple[Path, ...], images: int | None) -> list[Path]:
+    """The training photos of every folder, every format gencor reads; the first ``images``."""
+    files = sorted(photo_files(dirs, what="training photos"))
+    return files[:images] if images else files
 
 
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
@@ -130,12 +132,26 @@ class Sample:
     true_kernel: bool
 
 
-def make_sample(path: Path, seed: int, cfg: RestorerTrainConfig) -> Sample:
+def _gray(source: Path | str) -> np.ndarray:
+    """A training photo, or a validation photo of scikit-image (``skimage:NAME``) as its 8-bit gray
+    version, made in memory."""
+    if str(source).startswith("skimage:"):
+        return np.round(load_gray(str(source)) * 255) / 255
+    try:
+        return load_gray(str(source))
+    except OSError as exc:  # a cut or unreadable file
+        raise ValueError(f"training photo {source}: {exc}") from None
+
+
+def make_sample(path: Path | str, seed: int, cfg: RestorerTrainConfig) -> Sample:
     """One synthetic sample from the photo at ``path`` (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    photo = np.rot90(load_gray(str(path)), int(rng.integers(4)))
-    photo = photo[:, ::-1] if rng.uniform() < 0.5 else photo
+    gray = _gray(path)
     p = cfg.patch
+    if min(gray.shape) < p + 2:  # the crop and the smallest kernel
+        raise ValueError(f"training photo {path}: {gray.shape[1]}x{gray.shape[0]} pixels, smaller than the {p + 2} px the samples are cut from")
+    photo = np.rot90(gray, int(rng.integers(4)))
+    photo = photo[:, ::-1] if rng.uniform() < 0.5 else photo
     room = min(min(photo.shape) - p, p // 2)  # the largest kernel the photo and the crop leave room for
     extent = min(3 + (cfg.max_extent - 3) * rng.uniform() ** 1.5, room - 2)
     size = max(int(np.ceil(extent)) + 2, 3) | 1
@@ -161,12 +177,12 @@ def make_sample(path: Path, seed: int, cfg: RestorerTrainConfig) -> Sample:
     return Sample(deconvolved.astype(f32), blurred.astype(f32), noise, sharp.astype(f32), used, float(min(lam, LAM_MAX)), true_kernel)
 
 
-def _sample_job(job: tuple[Path, int, RestorerTrainConfig]) -> Sample:
+def _sample_job(job: tuple[Path | str, int, RestorerTrainConfig]) -> Sample:
     with threadpool_limits(1):
         return make_sample(*job)
 
 
-def build_samples(files: list[Path], n: int, rng: np.random.Generator, cfg: RestorerTrainConfig, *, desc: str, quiet: bool) -> list[Sample]:
+def build_samples(files: list[Path] | list[str], n: int, rng: np.random.Generator, cfg: RestorerTrainConfig, *, desc: str, quiet: bool) -> list[Sample]:
     jobs = [(files[int(rng.integers(len(files)))], int(rng.integers(2**31)), cfg) for _ in range(n)]
     if cfg.jobs <= 1:
         return [_sample_job(j) for j in tqdm(jobs, desc=desc, disable=quiet)]
@@ -174,15 +190,9 @@ def build_samples(files: list[Path], n: int, rng: np.random.Generator, cfg: Rest
         return list(tqdm(pool.map(_sample_job, jobs, chunksize=8), total=n, desc=desc, disable=quiet))
 
 
-def _validation_files(tmp: Path) -> list[Path]:
-    """scikit-image's sample photos (the validation photos of ``gencor bench validation``), saved gray."""
-    files = []
-    for name in VALIDATION_PHOTOS:
-        f = tmp / f"{name}.png"
-        if not f.exists():
-            Image.fromarray(np.round(load_gray(f"skimage:{name}") * 255).astype(np.uint8)).save(f)
-        files.append(f)
-    return files
+#: The validation photos: scikit-image's samples (those of ``gencor bench validation``), read in
+#: memory so that no file is written, and none of the user's is read.
+VALIDATION_SOURCES = [f"skimage:{name}" for name in VALIDATION_PHOTOS]
 
 
 def _stack(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +252,7 @@ def save(cfg: RestorerTrainConfig, nets: RestorerNets, extra: dict[str, Any]) ->
     atomic_write(cfg.out, lambda tmp: torch.save(state, tmp))
 
 
-def train_restorer(cfg: RestorerTrainConfig, *, quiet: bool = False, workdir: Path | None = None) -> RestorerTrainResult:
+def train_restorer(cfg: RestorerTrainConfig, *, quiet: bool = False) -> RestorerTrainResult:
     """Make the samples, train both networks, choose ``nu``, validate; weights go to ``cfg.out``."""
     start = time.perf_counter()
     device = torch.device(cfg.device)
@@ -251,9 +261,8 @@ def train_restorer(cfg: RestorerTrainConfig, *, quiet: bool = False, workdir: Pa
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     assert cfg.samples is not None and cfg.steps is not None and cfg.batch is not None  # set in __post_init__
-    train_set = build_samples(_files(cfg.data), cfg.samples, rng, cfg, desc="samples (train)", quiet=quiet)
-    val_dir = workdir or cfg.out.parent
-    val_set = build_samples(_validation_files(val_dir), cfg.val_samples, rng, cfg, desc="samples (validation)", quiet=quiet)
+    train_set = build_samples(_files(cfg.data, cfg.images), cfg.samples, rng, cfg, desc="samples (train)", quiet=quiet)
+    val_set = build_samples(VALIDATION_SOURCES, cfg.val_samples, rng, cfg, desc="samples (validation)", quiet=quiet)
     x_tr, t_tr = _stack(train_set)
     restorer, score = Restorer(cfg.width).to(device), BlurScore(cfg.score_width).to(device)
     opt = torch.optim.Adam([*restorer.parameters(), *score.parameters()], lr=cfg.lr)
