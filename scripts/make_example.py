@@ -21,14 +21,20 @@ EXTENT = 15
 SIGMA = 0.005
 QUALITY = 92
 
-rng = np.random.default_rng(SEED)
-k = random_motion_kernel(EXTENT + 4 | 1, rng, extent=EXTENT)
-photo = data.astronaut().astype(float) / 255.0
-r = k.shape[0] // 2
-blurred = np.stack([fftconvolve(photo[..., c], k, mode="valid") for c in range(3)], axis=-1)
-blurred = np.clip(blurred + SIGMA * rng.standard_normal(blurred.shape), 0, 1)
-sharp = photo[r:-r, r:-r]
-Image.fromarray(np.round(blurred * 255).astype(np.uint8)).save(OUT / "astronaut_blurred.jpg", quality=QUALITY)
-Image.fromarray(np.round(sharp * 255).astype(np.uint8)).save(OUT / "astronaut_sharp.jpg", quality=95)
-np.save(OUT / "astronaut_kernel.npy", k)
-print("wrote", sorted(p.name for p in OUT.iterdir()))
+
+def main() -> None:
+    rng = np.random.default_rng(SEED)
+    k = random_motion_kernel(EXTENT + 4 | 1, rng, extent=EXTENT)
+    photo = data.astronaut().astype(float) / 255.0
+    r = k.shape[0] // 2
+    blurred = np.stack([fftconvolve(photo[..., c], k, mode="valid") for c in range(3)], axis=-1)
+    blurred = np.clip(blurred + SIGMA * rng.standard_normal(blurred.shape), 0, 1)
+    sharp = photo[r:-r, r:-r]
+    Image.fromarray(np.round(blurred * 255).astype(np.uint8)).save(OUT / "astronaut_blurred.jpg", quality=QUALITY)
+    Image.fromarray(np.round(sharp * 255).astype(np.uint8)).save(OUT / "astronaut_sharp.jpg", quality=95)
+    np.save(OUT / "astronaut_kernel.npy", k)
+    print("wrote", sorted(p.name for p in OUT.iterdir()))
+
+
+if __name__ == "__main__":
+    main()

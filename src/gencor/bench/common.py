@@ -81,7 +81,7 @@ def run_pool(work: Callable[[Item], Result], items: Sequence[Item], *, jobs: int
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
     with ProcessPoolExecutor(max_workers=jobs, initializer=_single_threaded) as pool:
         results: Iterable[Result] = pool.map(work, items)
-        return list(tqdm(results, total=len(items), desc=desc, disable=quiet))
+        return list(tqdm(results, total=len(items), desc=desc, disable=True if quiet else None))
 
 
 def _fmt(v: Any) -> str:

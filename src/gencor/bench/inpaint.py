@@ -89,7 +89,7 @@ def run_inpaint(data: Path, *, out_dir: Path, seed: int, limit: int | None, quie
         cases = cases[: 2 * limit]
     rows: list[Row] = []
     figure_cases: dict[str, dict[str, np.ndarray]] = {}
-    for name, kind, clean, observed in tqdm(cases, desc="inpaint", disable=quiet):
+    for name, kind, clean, observed in tqdm(cases, desc="inpaint", disable=True if quiet else None):
         holes = clean * observed[..., None]
         for method, run in methods.items():
             start = time.perf_counter()

@@ -21,7 +21,7 @@ def run_sketch(data: Path, *, out_dir: Path, quiet: bool) -> None:
         raise ValueError(f"no example photos under {data}; point --data at the shared data folder")
     fig = Figure(figsize=(12, 3.1 * len(files)))
     axes = fig.subplots(len(files), 4, squeeze=False)
-    for ax_row, f in zip(axes, tqdm(files, desc="sketch", disable=quiet), strict=True):
+    for ax_row, f in zip(axes, tqdm(files, desc="sketch", disable=True if quiet else None), strict=True):
         img = load_rgb(f)
         raw = sketch(img, channel_axis=-1, smoothing=None).image
         smoothed = sketch(img, channel_axis=-1).image

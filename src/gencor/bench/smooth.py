@@ -24,7 +24,7 @@ def run_smooth(data: Path, *, out_dir: Path, lam: float, quiet: bool) -> list[Ro
         raise ValueError(f"no JPEG images in {data}/examples/rtv; point --data at the shared data folder")
     rows: list[Row] = []
     panels = []
-    for f in tqdm(files, desc="smooth", disable=quiet):
+    for f in tqdm(files, desc="smooth", disable=True if quiet else None):
         img = load_rgb(f)
         crops = [(f.stem, img)] + ([(f"{f.stem} 512x512", img[:512, :512])] if min(img.shape[:2]) >= 512 else [])
         for name, crop in crops:

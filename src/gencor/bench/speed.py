@@ -159,7 +159,7 @@ def run_speed(*, data: Path, out_dir: Path, repeats: int = REPEATS, quiet: bool 
     with tempfile.TemporaryDirectory(prefix="gencor-large-") as tmp:
         large = Path(tmp) / "mosaic_12mp.jpg"
         make_large_photo(large)
-        for photo in tqdm([*photos, large], desc="speed", disable=quiet):
+        for photo in tqdm([*photos, large], desc="speed", disable=True if quiet else None):
             rows.append(time_photo(photo, repeats=repeats))
     block = (
         f"{BEGIN}\n`gencor bench speed` on {platform.machine()} ({os.cpu_count()} cores), {time.strftime('%Y-%m-%d')}: "

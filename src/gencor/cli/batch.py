@@ -456,12 +456,14 @@ def _add_finished(jobs: Sequence[PhotoJob], outcomes: list[Outcome], since: floa
 
 
 def _collect(stream: Iterator[Outcome], command: str, total: int, quiet: bool, outcomes: list[Outcome]) -> None:
-    """Gather the outcomes as they come, with the overall bar."""
+    """Gather the outcomes as they come, with the overall bar on a terminal and one line per photo
+    in a log."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=f"{command}: photos", unit="photo", disable=quiet, file=sys.stderr, position=0)
+    live = not quiet and sys.stderr.isatty()
+    bar = tqdm(total=total, desc=f"{command}: photos", unit="photo", disable=not live, file=sys.stderr, position=0)
     try:
-        for outcome in stream:
+        for done, outcome in enumerate(stream, 1):
             outcomes.append(outcome)
             name = Path(outcome.input).name
             for warning in outcome.warnings:
@@ -469,6 +471,8 @@ def _collect(stream: Iterator[Outcome], command: str, total: int, quiet: bool, o
             if outcome.status == "failed":
                 tqdm.write(f"gencor: error: {name}: {outcome.error}", file=sys.stderr)
             bar.update(1)
+            if not (quiet or live):
+                print(f"{command}: {done}/{total} photos: {name} {outcome.status}", file=sys.stderr, flush=True)
     finally:
         bar.close()
 

@@ -138,8 +138,9 @@ def rewrite_photo(
 
 
 def progress_bar(quiet: bool, desc: str) -> tuple[Any, Progress | None]:
-    """A tqdm bar over the estimator's steps and its callback, or ``(None, None)`` when quiet."""
-    if quiet:
+    """A tqdm bar over the estimator's steps and its callback, or ``(None, None)`` when quiet or
+    when stderr is not a terminal (a log would get hundreds of updates; it gets the summary line)."""
+    if quiet or not sys.stderr.isatty():
         return None, None
     from tqdm import tqdm
 

@@ -13,7 +13,7 @@ Guo, Wang and Cao (CVPR 2017), for photos with few dark pixels.
 The kernel is then fitted to *selected* latent gradients only (Cho and Lee, SIGGRAPH Asia 2009):
 the strongest, in every direction alike, so that no orientation of the kernel is left
 unconstrained and no noise or fine texture ends up in it. What makes this family work in
-practice, each measured in ``scripts/estimator_dev.py``:
+practice, each measured in ``scripts/experiments/estimator_dev.py``:
 
 - a sqrt(2) pyramid whose coarsest kernel starts as a two-pixel bar (a delta is a fixed point of
   the alternation: a sharp latent explains nothing more with a wider kernel);

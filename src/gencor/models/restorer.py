@@ -2,10 +2,10 @@
 score that enters ``Psi`` so that the Corrector can accept the restoration.
 
 *Why two.* With the true kernel, ``Psi = f + phi`` ranks the non-blind MAP deconvolution above the
-sharp photo (the MAP bias towards blur, Levin et al., CVPR 2009; ``scripts/psi_sharp_vs_map.py``):
+sharp photo (the MAP bias towards blur, Levin et al., CVPR 2009; ``scripts/experiments/psi_sharp_vs_map.py``):
 a Corrector testing ``Psi`` rejects even a perfect proposal. Li, Pan, Lai, Gao, Sang and Yang
 (CVPR 2018) add a classifier of sharp against blurred patches to the objective; with
-``Psi_D = f + phi + nu D`` the sharp photo wins (``scripts/blur_prior_experiment.py``: 2 -> 40 of
+``Psi_D = f + phi + nu D`` the sharp photo wins (``scripts/experiments/blur_prior_experiment.py``: 2 -> 40 of
 40 held-out photos). The Generator, a residual CNN, maps the deconvolution (with the blurred
 photo and the noise level beside it) to a sharper, cleaner image; the Corrector keeps it only if
 ``Psi_D`` does not increase (:func:`gencor.propagation.final.correct`).

@@ -83,7 +83,7 @@ MAX_TRUSTED_NOISE = 0.05
 AUTO = "auto"
 #: ``blur`` values: one kernel for the frame, a grid of local kernels, or the grid only when its
 #: kernels differ from the frame's by more than ``LOCAL_VARIATION`` (``blur_variation``). Measured
-#: by scripts/local_threshold.py on BSDS500 training photos (noise 0.005-0.01): with uniform shake
+#: by scripts/experiments/local_threshold.py on BSDS500 training photos (noise 0.005-0.01): with uniform shake
 #: the variation was at most 0.148 (median 0) on 11 photos; with camera roll its median was 0.056
 #: (at most 0.345) on 12, so the two overlap and the threshold sits above every uniform case.
 BLUR_MODES = ("uniform", "local", "auto")

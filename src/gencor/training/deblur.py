@@ -174,9 +174,9 @@ def build_dataset(files: list[Path], rng: np.random.Generator, cfg: TrainConfig,
     jobs = [(f, int(s), cfg) for f, s in zip(files, rng.integers(0, 2**32, size=len(files)), strict=True)]
     if cfg.jobs > 1:
         with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
-            parts = list(tqdm(pool.map(_one_image, jobs), total=len(jobs), desc=desc, disable=quiet, leave=False))
+            parts = list(tqdm(pool.map(_one_image, jobs), total=len(jobs), desc=desc, disable=True if quiet else None, leave=False))
     else:
-        parts = [_one_image(j) for j in tqdm(jobs, desc=desc, disable=quiet, leave=False)]
+        parts = [_one_image(j) for j in tqdm(jobs, desc=desc, disable=True if quiet else None, leave=False)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -278,7 +278,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Tra
     result = TrainResult()
     batches = _batches(len(x_tr), cfg.batch, np.random.default_rng(cfg.seed + step))
     torch.set_num_threads(2)
-    bar = tqdm(total=cfg.steps, initial=step, desc="training", disable=quiet)
+    bar = tqdm(total=cfg.steps, initial=step, desc="training", disable=True if quiet else None)
     while step < cfg.steps:
         idx = next(batches)
         loss = 0.0

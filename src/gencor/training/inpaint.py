@@ -121,7 +121,7 @@ def train_inpainter(cfg: InpaintTrainConfig, *, resume: bool = False, quiet: boo
     batch_rng = np.random.default_rng(cfg.seed + 2 + step)
     result = InpaintTrainResult()
     torch.set_num_threads(2)
-    bar = tqdm(total=cfg.steps, initial=step, desc="training inpainter", disable=quiet)
+    bar = tqdm(total=cfg.steps, initial=step, desc="training inpainter", disable=True if quiet else None)
     while step < cfg.steps:
         clean = train_crops[batch_rng.integers(0, len(train_crops), size=cfg.batch)]
         x, observed = _inputs(clean, batch_rng)

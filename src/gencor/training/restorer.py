@@ -185,9 +185,9 @@ def _sample_job(job: tuple[Path | str, int, RestorerTrainConfig]) -> Sample:
 def build_samples(files: list[Path] | list[str], n: int, rng: np.random.Generator, cfg: RestorerTrainConfig, *, desc: str, quiet: bool) -> list[Sample]:
     jobs = [(files[int(rng.integers(len(files)))], int(rng.integers(2**31)), cfg) for _ in range(n)]
     if cfg.jobs <= 1:
-        return [_sample_job(j) for j in tqdm(jobs, desc=desc, disable=quiet)]
+        return [_sample_job(j) for j in tqdm(jobs, desc=desc, disable=True if quiet else None)]
     with ProcessPoolExecutor(cfg.jobs) as pool:
-        return list(tqdm(pool.map(_sample_job, jobs, chunksize=8), total=n, desc=desc, disable=quiet))
+        return list(tqdm(pool.map(_sample_job, jobs, chunksize=8), total=n, desc=desc, disable=True if quiet else None))
 
 
 #: The validation photos: scikit-image's samples (those of ``gencor bench validation``), read in
@@ -270,7 +270,7 @@ def train_restorer(cfg: RestorerTrainConfig, *, quiet: bool = False) -> Restorer
     if device.type == "cpu":
         torch.set_num_threads(max(cfg.jobs, 1))
     result = RestorerTrainResult()
-    bar = tqdm(total=cfg.steps, desc="training", disable=quiet)
+    bar = tqdm(total=cfg.steps, desc="training", disable=True if quiet else None)
     for step in range(1, cfg.steps + 1):
         idx = rng.integers(0, len(x_tr), cfg.batch)
         xb, tb = _augment(x_tr[idx], t_tr[idx], rng, cfg.crop)

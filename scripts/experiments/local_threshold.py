@@ -4,7 +4,7 @@ Training photos only (BSDS500 train, never evaluation data): each gets a uniform
 kernel and, with another seed, a shaking camera with roll (:mod:`gencor.kernels.camera`); noise
 0.005-0.01, 8 bits. Prints one row per case and the two distributions.
 
-    PYTHONPATH=src python scripts/local_threshold.py ../shared/data/train/BSDS500/train --cases 12
+    PYTHONPATH=src python scripts/experiments/local_threshold.py ../shared/data/train/BSDS500/train --cases 12
 """
 
 from __future__ import annotations

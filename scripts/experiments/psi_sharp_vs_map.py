@@ -5,7 +5,7 @@ of the sharp photo with that of the HQS deconvolution with the true kernel, on e
 Train400 photo (training data, never evaluation data), at three noise levels. Both are measured
 on the interior, away from the frame border.
 
-Run: python scripts/psi_sharp_vs_map.py (about 20 s).
+Run: python scripts/experiments/psi_sharp_vs_map.py (about 20 s).
 """
 
 from __future__ import annotations

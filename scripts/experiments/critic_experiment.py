@@ -8,11 +8,11 @@ and with damaged kernels (rotated, rescaled, cut in half, smoothed, spurious tap
 another path, mirrored), at the noise's prior weight or 8x it. It is then scored on the 604 eye
 verdicts of the real photos (docs/bench/real_labels.csv): on the same crops the labellers saw.
 
-    python scripts/critic_experiment.py synth --split train --reps 5 --out /tmp/critic/train.npz
-    python scripts/critic_experiment.py synth --split test --reps 2 --out /tmp/critic/val.npz
-    python scripts/critic_experiment.py real-trials --data ../shared/data/real_lai16/blurry --out /tmp/critic/real
-    python scripts/critic_experiment.py train --steps 3000 --dir /tmp/critic
-    python scripts/critic_experiment.py evaluate --dir /tmp/critic
+    python scripts/experiments/critic_experiment.py synth --split train --reps 5 --out /tmp/critic/train.npz
+    python scripts/experiments/critic_experiment.py synth --split test --reps 2 --out /tmp/critic/val.npz
+    python scripts/experiments/critic_experiment.py real-trials --data ../shared/data/real_lai16/blurry --out /tmp/critic/real
+    python scripts/experiments/critic_experiment.py train --steps 3000 --dir /tmp/critic
+    python scripts/experiments/critic_experiment.py evaluate --dir /tmp/critic
 
 Measured 2026-11-28 on the 2-core machine (31 min of training): validation correlation of
 predicted and true patch gains 0.59; on the real verdicts, AUC of "better" against the rest 0.70
@@ -144,7 +144,7 @@ def synth(a: argparse.Namespace) -> None:
     made = []
     with ProcessPoolExecutor(2) as ex:
         made = [m for m in ex.map(sample, jobs, chunksize=4) if m is not None]
-    np.savez(a.out, y=np.stack([m[0] for m in made]), x=np.stack([m[1] for m in made]), t=np.stack([m[2] for m in made]))
+    np.savez(a.out, y=np.stack([m[0] for m in made]), x=np.stack([m[1] for m in made]), t=np.stack([m[2] for m in made]), kinds=np.array([m[3] for m in made]))
 
 
 def _real_one(job: tuple[str, Path, Path]) -> str:

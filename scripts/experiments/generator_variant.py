@@ -7,9 +7,9 @@ validation`'s cases (scikit-image sample photos, synthetic shake) against the Co
 with the network proposing at the first level only or at every level.
 
 Run (about 33 min to train, 36 s to judge the Corrector alone, on 2 cores):
-    python scripts/generator_variant.py train variant.pt
-    python scripts/generator_variant.py judge variant.pt --levels 99 --sigma 0.01
-    python scripts/generator_variant.py judge none --sigma 0.01      # the Corrector alone
+    python scripts/experiments/generator_variant.py train variant.pt
+    python scripts/experiments/generator_variant.py judge variant.pt --levels 99 --sigma 0.01
+    python scripts/experiments/generator_variant.py judge none --sigma 0.01      # the Corrector alone
 """
 
 from __future__ import annotations

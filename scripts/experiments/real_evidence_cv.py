@@ -2,7 +2,7 @@
 kernel's extent and the sharpening (mean gradient on the input's strongest edges, output over
 input), each added to the shipped features in a real-only logistic fit, five folds of whole photos.
 
-    python scripts/real_evidence_cv.py --reports docs/bench/real --photos ../shared/data/real_lai16/blurry \
+    python scripts/experiments/real_evidence_cv.py --reports docs/bench/real --photos ../shared/data/real_lai16/blurry \
         --labels docs/bench/real_labels.csv
 """
 

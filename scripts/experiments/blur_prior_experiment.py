@@ -1,19 +1,19 @@
 """A learned blur score in Psi (issue #20, first measurement): would the Corrector then prefer the
 sharp image to the MAP deconvolution?
 
-The MAP bias (Levin et al., CVPR 2009; ``scripts/psi_sharp_vs_map.py``): with the true kernel, Psi
+The MAP bias (Levin et al., CVPR 2009; ``scripts/experiments/psi_sharp_vs_map.py``): with the true kernel, Psi
 ranks the sharp photo *above* (worse than) the hyper-Laplacian MAP deconvolution, so the Corrector
 would reject even a perfect Generator. Li, Pan, Lai, Gao, Sang and Yang (CVPR 2018) add a learned
 classifier of sharp against blurred patches to the objective. Here a small fully convolutional
 classifier (five 3x3 convolutions, two of stride 2, a 1x1 head: a "blurred" logit per position)
-is trained on 64 px patches of the critic experiment's synthetic set (``scripts/critic_experiment.py
+is trained on 64 px patches of the critic experiment's synthetic set (``scripts/experiments/critic_experiment.py
 synth``: BSDS500 train): sharp crops against their blurred versions and their true-kernel MAP
 deconvolutions. D(u) is the sum of its sigmoid over positions. It is then measured on 40 held-out
 photos (BSDS500 test split, every 5th, 192 px, true kernel 11-29 px, noise 0.005-0.02): how often
 Psi + nu D ranks the sharp image first.
 
-    python scripts/critic_experiment.py synth --split train --reps 5 --out /tmp/critic/train.npz
-    python scripts/blur_prior_experiment.py --train /tmp/critic/train.npz --steps 1500
+    python scripts/experiments/critic_experiment.py synth --split train --reps 5 --out /tmp/critic/train.npz
+    python scripts/experiments/blur_prior_experiment.py --train /tmp/critic/train.npz --steps 1500
 
 Measured 2026-11-28 (x86_64, 2 cores, 5 min of training): Psi ranks the sharp image first on 2 of
 40; D scores the sharp image as less blurred than the MAP result on 40 of 40 (median gap 469, Psi's
@@ -100,9 +100,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1500)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    z = np.load(a.train, allow_pickle=True)
-    kinds = z["meta"].reshape(len(z["x"]), -1, 5)[:, :, 1]
-    data = (z["x"], z["y"], z["t"], kinds == "true")
+    z = np.load(a.train)
+    data = (z["x"], z["y"], z["t"], z["kinds"] == "true")
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     net = BlurScore()

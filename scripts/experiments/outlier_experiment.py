@@ -8,7 +8,7 @@ repeated with those weights (EM). Here both are run with the *true* kernel, so o
 differs, on the development set of ``estimator_dev.py`` (training photos, every third with clipped
 lights) and on the same photos with 0.5 % impulse pixels (hot pixels, specular glints):
 
-    python scripts/outlier_experiment.py --n 16 --sigma 0.01
+    python scripts/experiments/outlier_experiment.py --n 16 --sigma 0.01
 
 Measured 2026-11-28 (x86_64, 2 cores), true kernel, 16 photos: without impulses the mask alone
 gains +5.92 dB and the EM weights +5.14 dB (worse on 13 of 16; on the clipped-light photos +5.28

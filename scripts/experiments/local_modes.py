@@ -6,7 +6,7 @@ where the local path ran and ``blur_variation`` exceeds ``LOCAL_VARIATION``, els
 (what ``blur="auto"`` returns). Prints PSNR (up to a shift) per case, then the mean gains over the
 input and the worst loss against the uniform mode, per kind of blur.
 
-    PYTHONPATH=src python scripts/local_modes.py ../shared/data/train/BSDS500/train --cases 12
+    PYTHONPATH=src python scripts/experiments/local_modes.py ../shared/data/train/BSDS500/train --cases 12
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ the cell centres and used in the filter-flow deconvolution:
 
 Prints PSNR and mean kernel similarity per case, then the means.
 
-    PYTHONPATH=src python scripts/local_start.py ../shared/data/train/BSDS500/train --cases 28
+    PYTHONPATH=src python scripts/experiments/local_start.py ../shared/data/train/BSDS500/train --cases 28
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each estimator runs at the size the automatic sizing would aim for (the true ext
 margin), so this measures the estimator alone: kernel similarity, and the error ratio and gain
 of a deconvolution with its kernel against the one with the true kernel.
 
-    python scripts/estimator_dev.py base l0 --n 16 --sigma 0.01 --jobs 2
+    python scripts/experiments/estimator_dev.py base l0 --n 16 --sigma 0.01 --jobs 2
 """
 
 from __future__ import annotations
