@@ -9,10 +9,23 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from conftest import shapes_image
 from gencor import deblur
+from gencor.assess import kernel_similarity
 from gencor.kernels.camera import CameraShake, random_camera_shake
-from gencor.kernels.estimate import estimate_kernel
-from gencor.kernels.local import Region, choose_kernels, grid_centres, grid_kernels, grid_regions, local_grid, neighbours
+from gencor.kernels.estimate import EstimatorConfig, estimate_kernel
+from gencor.kernels.local import (
+    Region,
+    choose_kernels,
+    dissimilarity,
+    edge_energy,
+    grid_centres,
+    grid_kernels,
+    grid_regions,
+    local_grid,
+    neighbours,
+)
+from gencor.kernels.size import crop_kernel
 from gencor.kernels.trajectory import random_motion_kernel
 from gencor.metrics import image_scores
 from gencor.tasks.deconv import deconvolve
@@ -201,3 +214,88 @@ def test_grid_grows_with_the_photo() -> None:
     assert all(256 <= r.stop - r.start <= 400 and 256 <= c.stop - c.start <= 400 for r, c in regions)
     # Large photos: windows stay at most 400 px, so the estimation does not grow with the photo.
     assert all(r.stop - r.start == 400 for r, _ in grid_regions((3000, 4000), (3, 4), 39))
+
+
+def _corner_photo(side: int = 400, corner: int = 130, noise: float = 0.002) -> tuple[np.ndarray, np.ndarray]:
+    """Issue #29 A1: a grey frame at 0.6, textured only in its top-left corner, blurred by an 11 px
+    line; returns the sharp and the blurred photo."""
+    sharp = np.full((side, side), 0.6)
+    sharp[:corner, :corner] = ndimage.zoom(shapes_image(corner // 2 + 1, seed=3), 2, order=1)[:corner, :corner]
+    line = np.zeros((11, 11))
+    line[5] = 1 / 11
+    rng = np.random.default_rng(0)
+    return sharp, np.clip(ndimage.convolve(sharp, line, mode="reflect") + noise * rng.standard_normal(sharp.shape), 0, 1)
+
+
+def test_flat_windows_are_never_trusted_nor_lend_their_kernels() -> None:
+    """Three of four windows flat: their edge test does not depend on the others (the median of
+    the windows' edges is about 0 there), so however well their meaningless kernels score, they
+    are not trusted, and nothing borrows from them."""
+    _, blurred = _corner_photo()
+    grid = (2, 2)
+    regions = grid_regions(blurred.shape, grid, 15)
+    edges = edge_energy(blurred, regions)
+    assert edges[0] > 0 and np.all(edges[1:] == 0)
+    # Flat at any noise, and however many windows are flat; a ramp is not an edge.
+    noisy = np.clip(0.6 + 0.02 * np.random.default_rng(1).standard_normal(blurred.shape), 0, 1)
+    assert np.all(edge_energy(noisy, regions) == 0)
+    assert np.all(edge_energy(np.linspace(0.1, 0.9, 400)[:, None] * np.ones(400), regions) == 0)
+    frame = random_motion_kernel(15, np.random.default_rng(0))
+    own = [np.rot90(random_motion_kernel(15, np.random.default_rng(i)), i) for i in range(1, 5)]
+
+    def flat_wins(i: int, k: np.ndarray, is_frame: bool) -> float:
+        """The scores that the issue's photo gave: each flat window's own kernel beats the frame's."""
+        return (0.931 if i == 0 else 0.942) if is_frame else (0.885 if i == 0 else 0.963)
+
+    chosen = choose_kernels(own, frame, grid=grid, regions=regions, edges=edges, agreement=[0.5] * 4, score=flat_wins, floor=0.5)
+    assert chosen.trusted == [False] * 4
+    assert all(np.array_equal(k, chosen.kernels[0]) for k in chosen.kernels)
+    assert chosen.variation == 0.0  # every window uses the frame's kernel: exactly 0, no round-off
+    # Where the textured window's own kernel wins, it alone is trusted and the flat ones borrow it.
+    chosen = choose_kernels(own, frame, grid=grid, regions=regions, edges=edges, agreement=[0.5] * 4, score=lambda i, k, f: 0.6 if f else 0.9, floor=0.5)
+    assert chosen.trusted == [True, False, False, False]
+    assert all(np.array_equal(k, chosen.kernels[0]) for k in chosen.kernels)
+    np.testing.assert_allclose(chosen.kernels[0], crop_kernel(own[0], 15), atol=1e-12)
+
+
+def test_dissimilarity_of_equal_kernels_is_exactly_zero() -> None:
+    """Issue #29 A9: ``blur_variation`` was 3.3e-16 where every window used the frame's kernel."""
+    k = crop_kernel(random_motion_kernel(15, np.random.default_rng(0)), 15)
+    assert 1.0 - kernel_similarity(k, k) > 0  # the correlation's round-off
+    assert dissimilarity(k, k.copy()) == 0.0
+    assert 0.0 < dissimilarity(k, np.rot90(k)) <= 1.0
+
+
+def test_deblur_local_on_a_mostly_flat_photo_is_not_worse_than_uniform() -> None:
+    """Issue #29 A1 through the pipeline: the local path must not undo the deblurring of a mostly
+    flat photo by trusting its flat windows."""
+    sharp, blurred = _corner_photo()
+    settings = {"kernel_size": 15, "generator": "none", "config": EstimatorConfig(iterations=2)}
+    uniform = deblur(blurred, blur="uniform", **settings)
+    local = deblur(blurred, blur="local", **settings)
+    rep = local.report
+    assert rep.local["grid"] == [2, 2]
+    assert not any(rep.local["trusted"][1:])  # the three flat windows
+    assert rep.blur == "uniform" and rep.blur_variation == 0.0  # the frame's kernel everywhere: exactly 0
+    assert image_scores(local.image, sharp)["psnr"] >= image_scores(uniform.image, sharp)["psnr"] - 0.1
+    assert image_scores(uniform.image, sharp)["psnr"] > image_scores(blurred, sharp)["psnr"] + 1.0
+
+
+def test_deblur_local_still_trusts_textured_windows_where_the_blur_turns() -> None:
+    """The absolute edge test of issue #29 keeps the local path on a textured photo shaken by a
+    camera that also rolls: every window has edges, is trusted with its own kernel, and the
+    kernels vary."""
+    rng = np.random.default_rng(4)
+    margin, side = 16, 400
+    scene = _scene(rng, side + 2 * margin, discs=625)
+    cam = random_camera_shake((side, side), np.random.default_rng(2), shift=4.0, turn=16.0)
+    blurred = np.clip(cam.blur(scene, margin) + 0.002 * rng.standard_normal((side, side)), 0, 1)
+    grid = (2, 2)
+    assert np.all(edge_energy(blurred, grid_regions(blurred.shape, grid, 25)) > 0)
+    local = deblur(blurred, kernel_size=25, generator="none", blur="local", config=EstimatorConfig(iterations=2))
+    rep = local.report
+    assert rep.local["grid"] == list(grid) and all(rep.local["trusted"])
+    assert rep.blur == "local" and len(local.local_kernels) == 4
+    assert rep.blur_variation is not None and rep.blur_variation > 0.01
+    sharp = scene[margin:-margin, margin:-margin]
+    assert image_scores(local.image, sharp)["psnr"] > image_scores(blurred, sharp)["psnr"] + 0.5

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-from scipy import fft
+from scipy import fft, ndimage
 
 from gencor.assess import kernel_similarity
 from gencor.kernels.size import crop_kernel
+from gencor.noise import estimate_noise
 
 #: Target side of a grid cell in pixels; the grid has at most ``MAX_GRID`` cells a side and at
 #: least 3 along the shorter side when the photo is large (cells grow with the photo).
@@ -39,6 +40,26 @@ MIN_KERNELS_PER_WINDOW = 4
 MAX_WINDOW = 400
 #: A window with less than this share of the median window's edge energy is not trusted.
 EDGE_SHARE = 0.4
+#: A window is flat, and never trusted, where less than this share of its pixels lie on edges,
+#: whatever the other windows hold: a flat window's kernel is meaningless, yet it can outscore the
+#: frame's there (issue #29: a grey frame with one textured corner had its three flat windows
+#: trusted, and the textured one borrowed their kernel, undoing the deblurring). Measured on
+#: BSDS500 train photos shaken with 9-55 px kernels (40) or with roll (12), noise 0.005-0.01: on
+#: their 2-window grids every window 0.14 or more; on the 12 rolled ones upscaled twice (2 x 4 grids)
+#: the windows under 0.05 were sky or calm water (0-0.031); flat windows at noise 0.002-0.05:
+#: under 0.0005; a 130 px textured corner in a 256 px window: 0.14.
+MIN_EDGE_PIXELS = 0.05
+#: A pixel lies on an edge where its gradient, after a Gaussian of ``EDGE_SMOOTHING`` px (which
+#: lowers the noise's gradients 4.5 times and a blurred edge's hardly), exceeds ``EDGE_NOISE``
+#: times the standard deviation that the window's noise gives a gradient component: noise alone
+#: passes with probability exp(-EDGE_NOISE^2 / 2), about 1 % even where the noise is
+#: underestimated by half.
+EDGE_SMOOTHING = 1.0
+EDGE_NOISE = 6.0
+#: Nor is a gradient under this (per pixel) an edge, however clean the photo: smooth shading (a
+#: sky darkening by 0.5 across a 256 px window: 0.002) is not, a blurred edge of contrast 0.2
+#: spread over 39 px (0.005) is.
+MIN_EDGE_GRADIENT = 0.004
 
 #: Rows and columns of a rectangle of the frame.
 Region = tuple[slice, slice]
@@ -115,10 +136,28 @@ class LocalKernels:
         }
 
 
+def _noise_gradient_gain() -> float:
+    """Standard deviation of a gradient component of unit white noise smoothed as :func:`edge_energy` does."""
+    impulse = np.zeros((8 * int(np.ceil(EDGE_SMOOTHING)) + 1,) * 2)
+    impulse[impulse.shape[0] // 2, impulse.shape[1] // 2] = 1.0
+    return float(np.linalg.norm(np.gradient(ndimage.gaussian_filter(impulse, EDGE_SMOOTHING), axis=1)))
+
+
 def edge_energy(gray: np.ndarray, regions: list[Region]) -> np.ndarray:
-    """Mean gradient magnitude of each window."""
+    """Mean gradient magnitude of each window, or 0 for a flat one: where fewer than
+    ``MIN_EDGE_PIXELS`` of its pixels have gradients well above what its own noise could give
+    (``EDGE_NOISE``) and above ``MIN_EDGE_GRADIENT``. The test is absolute, so that it holds
+    however many windows are flat."""
     energy = np.hypot(*np.gradient(gray))
-    return np.array([float(energy[r].mean()) for r in regions])
+    gain = _noise_gradient_gain()
+    out = []
+    for region in regions:
+        window = gray[region]
+        edges = np.hypot(*np.gradient(ndimage.gaussian_filter(window, EDGE_SMOOTHING)))
+        threshold = max(EDGE_NOISE * gain * estimate_noise(window), MIN_EDGE_GRADIENT)
+        flat = float(np.mean(edges > threshold)) < MIN_EDGE_PIXELS
+        out.append(0.0 if flat else float(energy[region].mean()))
+    return np.array(out)
 
 
 def grid_kernels(gray: np.ndarray, regions: list[Region], estimate: Callable[[np.ndarray, Region], Estimate], *, workers: int = 1) -> list[Estimate]:
@@ -150,6 +189,12 @@ def neighbour_agreement(kernels: list[np.ndarray], grid: tuple[int, int]) -> lis
     return [max(kernel_similarity(kernels[i], kernels[j]) for j in neighbours(grid, i)) for i in range(len(kernels))]
 
 
+def dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
+    """``1 - kernel_similarity(a, b)``, exactly 0 for equal kernels (the correlation's round-off
+    would leave about 1e-16) and never below 0."""
+    return 0.0 if np.array_equal(a, b) else max(1.0 - kernel_similarity(a, b), 0.0)
+
+
 #: Scores a kernel on a window: ``(window index, kernel, is the frame's) -> confidence``.
 Scorer = Callable[[int, np.ndarray, bool], float]
 
@@ -166,15 +211,17 @@ def choose_kernels(
     floor: float,
 ) -> LocalKernels:
     """Which kernel each window uses. A window is trusted with its own kernel only when it has
-    edges, its kernel scores at least ``floor`` on it and beats the frame's kernel there (a
+    edges (``edges``, from :func:`edge_energy`: not 0, and at least ``EDGE_SHARE`` of the median
+    window's), its kernel scores at least ``floor`` on it and beats the frame's kernel there (a
     Corrector for each window: a local kernel is taken only where the evidence prefers it). The
-    others borrow (see :class:`LocalKernels`). All kernels are centred and cut to one size;
-    ``agreement`` (:func:`neighbour_agreement`) is reported with them."""
+    others borrow from the trusted ones (see :class:`LocalKernels`), so a flat window never lends
+    its kernel. All kernels are centred and cut to one size; ``agreement``
+    (:func:`neighbour_agreement`) is reported with them."""
     size = max(k.shape[0] for k in [*kernels, frame])
     kernels = [crop_kernel(k, size) for k in kernels]
     frame = crop_kernel(frame, size)
     n = len(kernels)
-    textured = edges >= EDGE_SHARE * float(np.median(edges))
+    textured = (edges > 0) & (edges >= EDGE_SHARE * float(np.median(edges)))
     own = [score(i, kernels[i], False) for i in range(n)]
     base = [score(i, frame, True) for i in range(n)]
     trusted = [bool(textured[i] and own[i] >= floor and own[i] > base[i]) for i in range(n)]
@@ -182,5 +229,5 @@ def choose_kernels(
     for i in range(n):
         near = [kernels[j] for j in neighbours(grid, i) if trusted[j]]
         used.append(kernels[i] if trusted[i] else crop_kernel(np.mean(near, axis=0), size) if near else frame)
-    variation = max(float(np.mean([1.0 - kernel_similarity(k, frame) for k in used])), 0.0)
+    variation = float(np.mean([dissimilarity(k, frame) for k in used]))
     return LocalKernels(grid, regions, used, trusted, agreement, own, base, variation)
