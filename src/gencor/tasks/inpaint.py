@@ -87,6 +87,24 @@ def _generators(name: str, observed: np.ndarray) -> tuple[Generator, Generator]:
     return shipped_inpainter().bind(observed, ensemble=START_ENSEMBLE), shipped_inpainter().bind(observed)
 
 
+def _check_options(generator: str, stages: int) -> None:
+    """A ``ValueError`` for a wrong option of :func:`inpaint`."""
+    if generator not in GENERATORS:
+        raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
+    if stages < 1:
+        raise ValueError(f"stages must be at least 1, got {stages}")
+
+
+def _padded(y: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mask and the planes ``y`` padded to a multiple of ``2**LEVELS`` (the planes by reflection,
+    then zero where missing)."""
+    h, w = observed.shape
+    step = 2**LEVELS
+    pad = ((0, -h % step), (0, -w % step))
+    obs = np.pad(observed, pad, mode="constant", constant_values=False)
+    return obs, np.pad(y, ((0, 0),) * (y.ndim - 2) + pad, mode="reflect") * obs
+
+
 def inpaint(
     image: np.ndarray,
     mask: np.ndarray,
@@ -146,16 +164,9 @@ def inpaint(
     """
     arr = as_image(image, channel_axis=channel_axis)
     observed = as_mask(mask, arr.shape[:2])
-    if generator not in GENERATORS:
-        raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
-    if stages < 1:
-        raise ValueError(f"stages must be at least 1, got {stages}")
-    y = to_planes(arr)
+    _check_options(generator, stages)
     h, w = observed.shape
-    step = 2**LEVELS
-    pad = ((0, -h % step), (0, -w % step))
-    obs = np.pad(observed, pad, mode="constant", constant_values=False)
-    yp = np.pad(y, ((0, 0),) * (y.ndim - 2) + pad, mode="reflect") * obs
+    obs, yp = _padded(to_planes(arr), observed)
     prior = WaveletPrior(Wavelet(obs.shape, levels=LEVELS), lam, p)
     start, gen = _generators(generator, obs)
     # The propagation starts from the Generator's fill of the normalised-convolution start:

@@ -66,6 +66,28 @@ def ladder_length(start: float, stop: float, rate: float) -> int:
     return steps
 
 
+def _check_options(lam: float, beta_rate: float, beta_max: float, stages: int) -> None:
+    """A ``ValueError`` for a wrong option of :func:`smooth`."""
+    if not (np.isfinite(beta_max) and beta_max > 0):
+        raise ValueError(f"beta_max must be a positive number, got {beta_max}")
+    if not (np.isfinite(lam) and SMOOTH_LAM_MIN <= lam < beta_max / 2):
+        # The ladder starts at 2 lam and ends below beta_max: beyond it there is no step to run; below
+        # the floor it only grows longer (1e-320 took 60 times as long) and smooths nothing more.
+        raise ValueError(f"lam must be from {SMOOTH_LAM_MIN:g} to below {beta_max / 2:g}, got {lam}")
+    if not beta_rate > 1:
+        raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
+    if stages < 1:
+        raise ValueError(f"stages must be at least 1, got {stages}")
+
+
+def _padded(y: np.ndarray) -> np.ndarray:
+    """The planes ``y`` mirror-padded to sizes the FFT is fast on (a side of 514 = 2 x 257 costs
+    twice as much as 512)."""
+    h, w = y.shape[-2:]
+    pad = ((0, 0),) * (y.ndim - 2) + ((0, fft.next_fast_len(h, real=True) - h), (0, fft.next_fast_len(w, real=True) - w))
+    return np.pad(y, pad, mode="symmetric")
+
+
 def smooth(
     image: np.ndarray,
     *,
@@ -122,21 +144,9 @@ def smooth(
     True
     """
     arr = as_image(image, channel_axis=channel_axis)
-    if not (np.isfinite(beta_max) and beta_max > 0):
-        raise ValueError(f"beta_max must be a positive number, got {beta_max}")
-    if not (np.isfinite(lam) and SMOOTH_LAM_MIN <= lam < beta_max / 2):
-        # The ladder starts at 2 lam and ends below beta_max: beyond it there is no step to run; below
-        # the floor it only grows longer (1e-320 took 60 times as long) and smooths nothing more.
-        raise ValueError(f"lam must be from {SMOOTH_LAM_MIN:g} to below {beta_max / 2:g}, got {lam}")
-    if not beta_rate > 1:
-        raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
-    if stages < 1:
-        raise ValueError(f"stages must be at least 1, got {stages}")
-    y = to_planes(arr).astype(np.float32)
-    h, w = y.shape[-2:]
-    # Mirror-pad to sizes the FFT is fast on (a side of 514 = 2 x 257 costs twice as much as 512).
-    pad = ((0, 0),) * (y.ndim - 2) + ((0, fft.next_fast_len(h, real=True) - h), (0, fft.next_fast_len(w, real=True) - w))
-    y = np.pad(y, pad, mode="symmetric")
+    _check_options(lam, beta_rate, beta_max, stages)
+    h, w = arr.shape[:2]
+    y = _padded(to_planes(arr).astype(np.float32))
     shape = y.shape[-2:]
     prior = LpPrior(lam / 2, 0.0, group_axis=(0, 1) if y.ndim == 3 else 0)
     data = SplitFidelity(Convolution(np.ones((1, 1)), shape), y, 1.0)
