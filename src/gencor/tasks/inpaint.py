@@ -20,8 +20,10 @@ from gencor.operators.mask import Mask
 from gencor.operators.wavelet import Wavelet
 from gencor.propagation.fidelity import DataFidelity
 from gencor.propagation.gcm import Generator, IdentityGenerator, WaveletPrior, propagate
-from gencor.validate import as_image
+from gencor.validate import as_image, check_integer, check_positive, check_real
 
+#: Most Generator-Corrector stages: one is the default, and more changed nothing we measured.
+MAX_STAGES = 100
 #: Haar levels of the prior; the image is padded to a multiple of ``2**LEVELS``.
 LEVELS = 3
 GENERATORS = ("cnn", "none")
@@ -87,12 +89,16 @@ def _generators(name: str, observed: np.ndarray) -> tuple[Generator, Generator]:
     return shipped_inpainter().bind(observed, ensemble=START_ENSEMBLE), shipped_inpainter().bind(observed)
 
 
-def _check_options(generator: str, stages: int) -> None:
-    """A ``ValueError`` for a wrong option of :func:`inpaint`."""
-    if generator not in GENERATORS:
+def _check_options(generator: str, lam: float, p: float, stages: int, gamma: float) -> None:
+    """A ``TypeError`` or ``ValueError`` for a wrong option of :func:`inpaint`."""
+    if not isinstance(generator, str) or generator not in GENERATORS:
         raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
-    if stages < 1:
-        raise ValueError(f"stages must be at least 1, got {stages}")
+    check_positive(lam, "lam")
+    check_positive(gamma, "gamma")
+    if not 0.0 <= check_real(p, "p") <= 1.0:
+        raise ValueError(f"p must lie in [0, 1], got {p!r}")
+    if not 1 <= check_integer(stages, "stages") <= MAX_STAGES:
+        raise ValueError(f"stages must be from 1 to {MAX_STAGES}, got {stages}")
 
 
 def _padded(y: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,7 +170,7 @@ def inpaint(
     """
     arr = as_image(image, channel_axis=channel_axis)
     observed = as_mask(mask, arr.shape[:2])
-    _check_options(generator, stages)
+    _check_options(generator, lam, p, stages, gamma)
     h, w = observed.shape
     obs, yp = _padded(to_planes(arr), observed)
     prior = WaveletPrior(Wavelet(obs.shape, levels=LEVELS), lam, p)

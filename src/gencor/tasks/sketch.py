@@ -23,8 +23,8 @@ from scipy.sparse.linalg import LinearOperator as SparseOperator
 from scipy.sparse.linalg import cg
 from skimage.color import rgb2ycbcr, ycbcr2rgb
 
-from gencor.tasks.smooth import BETA_MAX, BETA_RATE, ladder_length, smooth
-from gencor.validate import as_image
+from gencor.tasks.smooth import BETA_MAX, BETA_RATE, SMOOTH_LAM_MIN, ladder_length, smooth
+from gencor.validate import as_image, check_callback, check_flag, check_integer, check_real
 
 #: Lu et al.'s tone model on [0, 1]: bright layer scale, middle layer range, dark layer mean and
 #: spread, and the weights of the three layers (bright, middle, dark).
@@ -131,13 +131,16 @@ class SketchResult:
     tone: np.ndarray
 
 
-def _check_options(arr: np.ndarray, color: bool, smoothing: float | None) -> np.ndarray | None:
-    """The color channels of ``arr`` (``None`` for gray); a ``ValueError`` for a wrong option of
-    :func:`sketch`."""
-    if color and arr.ndim != 3:
+def _check_options(arr: np.ndarray, color: bool, smoothing: float | None, seed: int, progress: object) -> np.ndarray | None:
+    """The color channels of ``arr`` (``None`` for gray); a ``TypeError`` or ``ValueError`` for a
+    wrong option of :func:`sketch`."""
+    if check_flag(color, "color") and arr.ndim != 3:
         raise ValueError("color sketches need a color image (pass channel_axis)")
-    if smoothing is not None and not smoothing > 0:
-        raise ValueError(f"smoothing must be positive or None, got {smoothing}")
+    if smoothing is not None and not SMOOTH_LAM_MIN <= check_real(smoothing, "smoothing") < BETA_MAX / 2:
+        raise ValueError(f"smoothing must be None or from {SMOOTH_LAM_MIN:g} to below {BETA_MAX / 2:g}, got {smoothing}")
+    if check_integer(seed, "seed") < 0:
+        raise ValueError(f"seed must not be negative, got {seed}")
+    check_callback(progress, "progress")
     rgb = arr[..., :3] if arr.ndim == 3 else None
     if rgb is not None and rgb.shape[-1] < 3:
         raise ValueError(f"color images need 3 channels, got {rgb.shape[-1]}")
@@ -202,7 +205,7 @@ def sketch(
     ((64, 64), True)
     """
     arr = as_image(image, channel_axis=channel_axis)
-    rgb = _check_options(arr, color, smoothing)
+    rgb = _check_options(arr, color, smoothing, seed, progress)
     base = rgb if rgb is not None else arr
     n_smooth = ladder_length(2 * smoothing, BETA_MAX, BETA_RATE) if smoothing is not None else 0
     total, done = n_smooth + 1 + TEXTURE_ITERATIONS, 0

@@ -87,6 +87,8 @@ def _withheld(plan: Plan, found: Found, kernel: np.ndarray) -> tuple[str, str]:
     none): a cut kernel, no blur, too much noise. ``force`` overrides each."""
     if plan.options.force:
         return "", ""
+    if plan.flat:
+        return "no blur", "the photo has no edges to measure a blur on (blank or a smooth gradient); it is returned unchanged"
     if found.cut:
         return "cut", "a kernel found is cut by the largest window tried; the photo is returned unchanged (use --force to deblur anyway)"
     if kernel.max() >= NEAR_DELTA:
@@ -145,11 +147,13 @@ def decide(plan: Plan, found: Found, scores: Scores) -> Choice:
     conf, evidence = scores.scored[scores.best]
     kernel, lam = scores.candidates[scores.best]
     choice = Choice("", "", scores.best, conf, evidence, kernel, lam)
-    if found.cut:
+    if found.cut and not plan.flat:
         # A kernel still cut by the largest window is not the blur, and the blur is then likely
         # longer than the other family's kernel too (book3 of real_lai16: a 39 px cross where the
         # GCM family ran out of window): no candidate is trusted.
         choice.warnings.append(f"the blur may be longer than the largest kernel size tried ({plan.ladder[-1]} px)")
+    if plan.options.blur == "local" and found.local is None and not found.cut and not plan.flat:
+        choice.warnings.append("the photo is too small for a grid of local kernels: one kernel for the whole photo (uniform)")
     choice.grid = choose_local(plan, found, scores)
     # Fewer than two windows with kernels of their own: the frame's kernel everywhere, the uniform
     # path; so too when they differ too little from it (unless asked for the local path).
@@ -159,7 +163,9 @@ def decide(plan: Plan, found: Found, scores: Scores) -> Choice:
         choice.chosen = grid
     choice.withheld, warning = _withheld(plan, found, kernel)
     if choice.withheld:
-        choice.decision = "unchanged"
+        # The kernel's score is no trust in a kernel withheld for another reason (a cut kernel scored
+        # 0.97-0.998): the report says 0, the candidates' scores stay in ``candidates``.
+        choice.decision, choice.confidence = "unchanged", 0.0
         choice.warnings.append(warning)
     else:
         _answer(plan, scores, choice)

@@ -16,6 +16,7 @@ from gencor.assess import kernel_similarity
 from gencor.kernels.estimate import KernelEstimate, pyramid_sizes, resize_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.local import local_grid
+from gencor.kernels.postprocess import delta_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
 from gencor.tasks.deblur.local import LocalPlan, local_plan
@@ -55,6 +56,9 @@ class Found:
     #: How closely two disjoint windows agree on the kernel.
     agreement: float = 1.0
     local: LocalPlan | None = None
+    #: Whether kernels of several runs were compared (``agreement``, ``stability``, ``consensus``):
+    #: not on a photo too small for a half scale, nor on one with no edges.
+    compared: bool = True
 
     @property
     def cut(self) -> set[str]:
@@ -90,7 +94,7 @@ class GCM:
         if not plan.has_coarse:  # too small for a half scale: one kernel, nothing to compare it with
             fine = plan.estimate(plan.y, plan.max_size, plan.mask(plan.window), "estimate")
             plan.clock.lap("estimation")
-            return Found({"fine": Candidate(fine.kernel, 1.0)}, fine, plan.max_size, plan.max_size)
+            return Found({"fine": Candidate(fine.kernel, 1.0)}, fine, plan.max_size, plan.max_size, compared=False)
         coarse, fine, trial = self._sized(plan)
         k_half = coarse.kernel
         k_coarse = resize_kernel(k_half, trial)
@@ -206,7 +210,10 @@ FAMILIES = {name: family.prior for family in REGISTRY for name in family.names}
 
 def find_candidates(plan: Plan) -> Found:
     """Run every family in turn; a photo too small for a half scale has only the sizing family's
-    kernel."""
+    kernel, and one with no edges (unless forced) only "no blur", a delta (nothing to estimate on)."""
+    if plan.flat and not plan.options.force:
+        delta = delta_kernel(min(MIN_AUTO_SIZE, plan.max_size) if plan.auto else plan.max_size)
+        return Found({"fine": Candidate(delta, 1.0)}, KernelEstimate(delta, []), delta.shape[0], delta.shape[0], compared=False)
     found = Found()
     for family in REGISTRY if plan.has_coarse else REGISTRY[:1]:
         found = family.find(plan, found)

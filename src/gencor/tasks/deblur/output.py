@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from gencor.assess import Evidence
 from gencor.generators import final_stage
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.propagation.final import FinalObjective, correct
@@ -60,6 +61,8 @@ def restore(plan: Plan, choice: Choice) -> tuple[np.ndarray, dict[str, Any]]:
     if choice.chosen is not None:
         sharp = deconvolve_local(arr, choice.chosen.kernels, choice.chosen.grid, lam=choice.lam, channel_axis=axis)
         plan.clock.lap("deconvolution")
+        if options.final_stage:
+            choice.warnings.append("the local path has no final stage: --final-stage was not applied")
         return sharp, {"proposed": False}
     sharp = deconvolve(arr, choice.kernel, lam=choice.lam, channel_axis=axis).image
     plan.clock.lap("deconvolution")
@@ -69,9 +72,25 @@ def restore(plan: Plan, choice: Choice) -> tuple[np.ndarray, dict[str, Any]]:
     return sharp, final
 
 
-def report(plan: Plan, scores: Scores, choice: Choice, final: dict[str, Any]) -> DeblurReport:
+#: The measures of a candidate that compare kernels of several runs: none on a photo too small for a half scale.
+COMPARED = ("agreement", "stability", "consensus")
+
+
+def _measures(found: Found, evidence: Evidence) -> dict[str, float | None]:
+    """The evidence as reported: ``None`` for what was not measured."""
+    measures: dict[str, float | None] = dict(evidence.as_dict())
+    if not found.compared:
+        measures.update(dict.fromkeys(COMPARED))
+    return measures
+
+
+def report(plan: Plan, found: Found, scores: Scores, choice: Choice, final: dict[str, Any]) -> DeblurReport:
     """The report of the run (see :class:`~gencor.tasks.deblur.DeblurReport`)."""
     grid, clock = choice.grid, plan.clock
+    if not plan.has_coarse:
+        choice.warnings.append(
+            "the photo is too small to compare kernels (agreement, stability and consensus not measured); its confidence takes them as perfect"
+        )
     return DeblurReport(
         kernel_size=int(choice.kernel.shape[0]),
         noise_sigma=float(plan.sigma),
@@ -81,8 +100,8 @@ def report(plan: Plan, scores: Scores, choice: Choice, final: dict[str, Any]) ->
         withheld=choice.withheld,
         warnings=choice.warnings,
         candidate=choice.best,
-        evidence=choice.evidence.as_dict(),
-        candidates={n: {"confidence": float(c), "lam": float(scores.candidates[n][1]), **e.as_dict()} for n, (c, e) in scores.scored.items()},
+        evidence=_measures(found, choice.evidence),
+        candidates={n: {"confidence": float(c), "lam": float(scores.candidates[n][1]), **_measures(found, e)} for n, (c, e) in scores.scored.items()},
         timings=dict(clock.seconds),
         final_stage=final,
         blur="local" if choice.chosen is not None and choice.decision != "unchanged" else "uniform",
@@ -101,7 +120,7 @@ def finish(plan: Plan, found: Found, scores: Scores, choice: Choice) -> DeblurRe
         image=sharp,
         kernel=choice.kernel,
         estimate=found.estimate,
-        report=report(plan, scores, choice, final),
+        report=report(plan, found, scores, choice, final),
         candidates={n: k for n, (k, _) in scores.candidates.items()},
         local_kernels=[] if choice.chosen is None else choice.chosen.kernels,
     )

@@ -17,7 +17,7 @@ from gencor.kernels.l0 import L0Config
 from gencor.layout import luminance
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import check_lam, clipped_pixels
-from gencor.validate import as_image, check_kernel_size
+from gencor.validate import as_image, check_callback, check_flag, check_kernel_size
 
 #: Side of the window the kernel is estimated on for large photos; blur is (nearly) the same
 #: everywhere under camera shake, and the window with the most edges constrains it best.
@@ -31,6 +31,10 @@ MIN_AUTO_SIZE = 11
 #: The image scale at which each estimation run is split: its kernel there is the coarse
 #: candidate, and the two agreement windows are estimated up to it.
 SIZING_SCALE = 0.5
+#: The estimation window holds no edge when 99 % of its pixels stray from its best-fit plane by less
+#: than this plus three times the noise: a blank photo or a smooth gradient, which any blur leaves
+#: as it is (a ramp blurred is the same ramp), so no kernel can be measured on it.
+FLAT_CONTRAST = 2 / 255
 #: ``kernel_size`` value that asks for the automatic size.
 AUTO = "auto"
 #: ``blur`` values: one kernel for the frame, a grid of local kernels, or the grid only when its
@@ -153,8 +157,11 @@ class Plan:
     y: np.ndarray
     #: Kernel sizes tried in turn while the kernel touches the border of its window.
     ladder: list[int]
-    #: Whether the photo is large enough for a half scale (else one kernel, nothing to compare).
+    #: Whether the photo is large enough for a half scale (else one kernel, nothing to compare:
+    #: no agreement, stability or consensus is measured).
     has_coarse: bool
+    #: Whether the estimation window holds no edge to measure a blur on (:func:`is_flat`).
+    flat: bool
     factory: GeneratorFactory
     steps: Steps
     clock: Clock
@@ -191,11 +198,25 @@ class Plan:
         )
 
 
+def is_flat(y: np.ndarray, sigma: float) -> bool:
+    """Whether the window ``y`` holds no edge (see ``FLAT_CONTRAST``)."""
+    h, w = y.shape
+    rows, cols = np.mgrid[:h, :w]
+    basis = np.column_stack([np.ones(h * w), rows.ravel(), cols.ravel()])
+    coef, *_ = np.linalg.lstsq(basis, y.ravel(), rcond=None)
+    return float(np.percentile(np.abs(y.ravel() - basis @ coef), 99)) < FLAT_CONTRAST + 3 * sigma
+
+
 def _check(options: Options, arr: np.ndarray) -> tuple[bool, int, GeneratorFactory]:
     """Whether the size is automatic, the largest size, and the Generator's factory; a
     ``ValueError`` for a wrong option."""
     if options.lam is not None:
         check_lam(options.lam)
+    for name in ("corrector", "final_stage", "force"):
+        check_flag(getattr(options, name), name)
+    if not isinstance(options.config, EstimatorConfig):
+        raise TypeError(f"config must be an EstimatorConfig (e.g. gencor.EstimatorConfig(iterations=3)) or None, got {type(options.config).__name__}")
+    check_callback(options.progress, "progress")
     kernel_size = options.kernel_size
     auto = isinstance(kernel_size, str) and kernel_size == AUTO
     if not isinstance(options.blur, str) or options.blur not in BLUR_MODES:
@@ -230,4 +251,5 @@ def make_plan(image: np.ndarray, options: Options, clock: Clock) -> Plan:
         + (L0Config().iterations * len(pyramid_sizes(first)) if has_coarse else 0),
     )
     ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
-    return Plan(options, arr, gray, sigma, valid, auto, max_size, window, gray[window], ladder, has_coarse, factory, steps, clock)
+    y = gray[window]
+    return Plan(options, arr, gray, sigma, valid, auto, max_size, window, y, ladder, has_coarse, is_flat(y, sigma), factory, steps, clock)

@@ -16,6 +16,9 @@ class DeblurReport:
 
     kernel_size: int
     noise_sigma: float
+    #: The confidence of the kernel applied; 0 when the photo was withheld for a reason other than
+    #: the confidence ("cut", "no blur", "noise": no kernel is trusted whatever its score, and each
+    #: candidate's score stays in ``candidates``).
     confidence: float
     #: "deblurred", "conservative" (a stronger prior), "tentative" (the conservative twin of a
     #: candidate of moderate confidence, with a warning) or "unchanged".
@@ -26,8 +29,11 @@ class DeblurReport:
     withheld: str = ""
     warnings: list[str] = field(default_factory=list)
     candidate: str = ""
-    evidence: dict[str, float] = field(default_factory=dict)
-    candidates: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: The measures of :mod:`gencor.assess` for the candidate applied. ``agreement``, ``stability``
+    #: and ``consensus`` are ``None`` when not measured (a photo too small for a half scale: the
+    #: confidence then takes them as perfect, and a warning says so).
+    evidence: dict[str, Any] = field(default_factory=dict)
+    candidates: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Seconds per stage: ``analysis`` (noise, clipped lights), ``estimation`` (the sizing runs),
     #: ``checks`` (agreement windows and candidate scoring), ``deconvolution`` (the output) and
     #: ``final stage`` (the restoring Generator and its Corrector).
