@@ -321,7 +321,7 @@ def deconvolve(
         If the image is not in [0, 1], the kernel is not a non-negative 2-D array, or it is larger
         than half the image.
     TypeError
-        If the image or the kernel is not a numeric NumPy array.
+        If the image or the kernel is not a numeric NumPy array, or ``lam`` or ``p`` is not a number.
 
     Examples
     --------

@@ -155,7 +155,7 @@ def inpaint(
     ValueError
         If the image is not in [0, 1], the mask does not match it, or every pixel is missing.
     TypeError
-        If the image is not a numeric NumPy array.
+        If the image is not a numeric NumPy array, or a keyword has the wrong type (``stages=2.0``, ``lam=True``).
 
     Examples
     --------

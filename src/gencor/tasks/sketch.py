@@ -194,6 +194,8 @@ def sketch(
     ValueError
         If the image is not in [0, 1], ``color`` is asked of a gray image, or ``smoothing`` is not
         positive.
+    TypeError
+        If the image is not a numeric NumPy array, or a keyword has the wrong type (``color="no"``, ``seed=1.5``).
 
     Examples
     --------

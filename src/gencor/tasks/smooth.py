@@ -145,7 +145,7 @@ def smooth(
     ValueError
         If the image is not in [0, 1] or ``lam`` is not positive.
     TypeError
-        If the image is not a numeric NumPy array.
+        If the image is not a numeric NumPy array, or a keyword has the wrong type (``stages=1.5``, ``lam=True``).
 
     Examples
     --------

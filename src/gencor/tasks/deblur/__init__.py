@@ -151,7 +151,7 @@ def deblur(
     ValueError
         If the image is not in [0, 1], is too small, or ``kernel_size`` is not ``"auto"`` or an odd integer that fits it.
     TypeError
-        If the image is not a numeric NumPy array.
+        If the image is not a numeric NumPy array, or a keyword has the wrong type (``force="no"``, ``lam=True``).
 
     Examples
     --------
