@@ -90,7 +90,7 @@ class _Stage:
 
 @pytest.mark.parametrize("out", ["nan", "noise"])
 def test_pipeline_final_stage_rejects_a_broken_generator(monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator, out: str) -> None:
-    import gencor.tasks.deblur as pipeline
+    import gencor.tasks.deblur.output as pipeline
 
     monkeypatch.setattr(pipeline, "final_stage", lambda name: _Stage(out))
     _, y = _blurred(rng)

@@ -171,9 +171,9 @@ def test_cli_rejects_bad_report_and_size(tmp_path) -> None:  # type: ignore[no-u
 
 def test_a_kernel_cut_by_the_largest_window_is_never_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every kernel touches its window even at the largest size: the blur is longer than any tried.
-    import gencor.tasks.deblur as pipeline
+    import gencor.tasks.deblur.families as families
 
-    monkeypatch.setattr(pipeline, "touches_border", lambda k: True)
+    monkeypatch.setattr(families, "touches_border", lambda k: True)
     k = _line_kernel(9, 0.4)
     _, y = _blurred(96, k, seed=2)
     result = deblur(y, generator="none")
@@ -187,13 +187,14 @@ def test_a_kernel_cut_by_the_largest_window_is_never_trusted(monkeypatch: pytest
 def test_moderate_confidence_gives_a_gentle_answer_on_clean_photos_only(monkeypatch: pytest.MonkeyPatch, sigma: float, decision: str) -> None:
     """Between GRADED_THRESHOLD and TRUST_THRESHOLD a clean photo gets the conservative twin of the
     most trusted candidate, with a warning; a noisy one stays unchanged."""
-    import gencor.tasks.deblur as tasks
+    import gencor.tasks.deblur.plan as plan
+    import gencor.tasks.deblur.score as score
     from gencor.assess import GRADED_MAX_NOISE, GRADED_THRESHOLD
     from gencor.tasks.deconv import deconvolve
 
     assert GRADED_THRESHOLD < 0.6 < TRUST_THRESHOLD
-    monkeypatch.setattr(tasks, "estimate_noise", lambda _: sigma)
-    monkeypatch.setattr(tasks, "confidence", lambda ev: 0.6 + 0.01 * ev.stability)  # every candidate in the band
+    monkeypatch.setattr(plan, "estimate_noise", lambda _: sigma)
+    monkeypatch.setattr(score, "confidence", lambda ev: 0.6 + 0.01 * ev.stability)  # every candidate in the band
     k = _line_kernel(9, 0.4)
     _, y = _blurred(120, k, seed=5)
     result = deblur(y, generator="none")

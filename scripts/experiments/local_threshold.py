@@ -17,12 +17,13 @@ import numpy as np
 from PIL import Image
 
 import gencor.tasks.deblur as pipeline
+import gencor.tasks.deblur.decision as decision
 from training_photos import arguments, photos, shaken_uniformly, shaken_with_roll
 
 
 def one(job: tuple[str, int, str]) -> tuple[str, str, float | None, int]:
     path, seed, kind = job
-    pipeline.LOCAL_VARIATION = np.inf  # measure only: never take the local path
+    decision.LOCAL_VARIATION = np.inf  # measure only: never take the local path
     rng = np.random.default_rng(seed)
     scene = np.asarray(Image.open(path).convert("L"), dtype=float) / 255.0
     noisy = shaken_uniformly(scene, rng) if kind == "uniform" else shaken_with_roll(scene, rng)[0]

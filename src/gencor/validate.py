@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Callable
+
 import numpy as np
 
 #: Smallest side we accept: below this there is no blur to estimate or texture to restore.
@@ -37,7 +40,7 @@ def as_image(image: object, *, channel_axis: int | None, name: str = "image") ->
     else:
         arr = np.asarray(image, dtype=float)
     if channel_axis is not None:
-        if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
+        if isinstance(channel_axis, (bool, np.bool_)) or not isinstance(channel_axis, (int, np.integer)):
             raise TypeError(f"channel_axis must be an integer or None, got {type(channel_axis).__name__}")
         if arr.ndim != 3:
             raise ValueError(f"{name} with channel_axis must be 3-D, got shape {arr.shape}")
@@ -46,10 +49,7 @@ def as_image(image: object, *, channel_axis: int | None, name: str = "image") ->
         arr = np.moveaxis(arr, channel_axis, -1)
     elif arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (or 3-D with channel_axis), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty")
-    if min(arr.shape[:2]) < MIN_SIDE:
-        raise ValueError(f"{name} is too small ({arr.shape[0]}x{arr.shape[1]}); need at least {MIN_SIDE}x{MIN_SIDE}")
+    check_side(arr.shape, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values")
     lo, hi = float(arr.min()), float(arr.max())
@@ -61,9 +61,17 @@ def as_image(image: object, *, channel_axis: int | None, name: str = "image") ->
     return np.clip(arr, 0.0, 1.0) if lo < 0 or hi > 1 else arr
 
 
+def check_side(shape: tuple[int, ...], name: str = "image") -> None:
+    """Refuse an image (of ``shape``, channels last) that is empty or smaller than ``MIN_SIDE``."""
+    if 0 in shape:
+        raise ValueError(f"{name} is empty")
+    if min(shape[:2]) < MIN_SIDE:
+        raise ValueError(f"{name} is too small ({shape[0]}x{shape[1]}); need at least {MIN_SIDE}x{MIN_SIDE}")
+
+
 def check_kernel_size(kernel_size: object, image_shape: tuple[int, ...]) -> int:
     """An odd positive kernel size that fits inside the image."""
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
+    if isinstance(kernel_size, (bool, np.bool_)) or not isinstance(kernel_size, (int, np.integer)):
         raise TypeError(f"kernel size must be an integer, got {type(kernel_size).__name__}")
     k = int(kernel_size)
     if k < 3:
@@ -90,3 +98,54 @@ def as_kernel(kernel: object) -> np.ndarray:
         raise ValueError("kernel must be non-negative with a positive sum")
     k = k / k.max()  # first to the peak, so that huge taps cannot overflow the sum
     return k / k.sum()
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, cut short: an error message stays one line."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_flag(value: object, name: str) -> bool:
+    """``value`` as a ``bool``: only ``True`` or ``False`` (NumPy's too). A string such as ``"no"`` is
+    truthy, so taking truth values would turn it into ``True``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {_shown(value)}")
+
+
+def check_real(value: object, name: str) -> float:
+    """``value`` as a ``float``: Python and NumPy numbers, not booleans (``True`` is no weight). The
+    caller checks the range (NaN fails any range)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {_shown(value)}")
+    return float(value)
+
+
+def check_positive(value: object, name: str) -> float:
+    """``value`` as a finite positive ``float``."""
+    x = check_real(value, name)
+    if not (np.isfinite(x) and x > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {_shown(value)}")
+    return x
+
+
+def check_integer(value: object, name: str) -> int:
+    """``value`` as an ``int``: Python and NumPy integers, not booleans or floats."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_shown(value)}")
+    return int(value)
+
+
+def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {_shown(value)}")
+    return value
+
+
+def check_callback(value: object, name: str) -> Callable[..., object] | None:
+    """``value`` if it is callable or ``None``."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be a function or None, got {_shown(value)}")
+    return value

@@ -33,7 +33,7 @@ READABLE = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 #: The table written into the output folder.
 REPORT = "report.csv"
 #: Its columns; a command adds what it knows (kernel size, confidence, ...) in ``details``.
-COLUMNS = ("input", "output", "status", "width", "height", "kernel_size", "noise_sigma", "confidence", "decision", "seconds", "error")
+COLUMNS = ("input", "output", "status", "width", "height", "kernel_size", "noise_sigma", "confidence", "decision", "blur", "seconds", "error")
 #: Exit status when some photos of a batch failed.
 SOME_FAILED = 1
 #: Attempts of a photo on a Dask cluster (the first try and one retry, for lost workers).

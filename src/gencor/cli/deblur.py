@@ -49,7 +49,9 @@ def add_parser(sub: Any) -> None:
         metavar="K",
         action="append",
         default=[],
-        help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum",
+        help="also write the kernel (repeatable): .npy gives the float array (sums to 1, convolution convention); .png a preview scaled to its maximum. "
+        "When the local path runs (--blur local or auto), K_local.npy beside it also gets the grid's kernels as a (rows, cols, n, n) array, and "
+        "K_local.png a grid of their previews (each scaled to its maximum)",
     )
     p.add_argument("--plot", metavar="PNG", help="also write a plot of the objective Psi at every stage and scale (.png, .svg or .pdf)")
     p.add_argument(
@@ -126,6 +128,43 @@ def process(source: Path, target: Path, opts: dict[str, Any], *, max_pixels: int
     return rewrite_photo(source, target, change, max_pixels=max_pixels, quality=quality)
 
 
+def local_kernel_path(path: str) -> Path:
+    """Where ``--save-kernel PATH`` writes the local kernels: ``PATH`` with ``_local`` after its stem."""
+    target = Path(path)
+    return target.with_name(f"{target.stem}_local{target.suffix}")
+
+
+def write_local_kernels(path: Path, kernels: list[np.ndarray], grid: tuple[int, int]) -> None:
+    """The local kernels (row-major over ``grid``): ``.npy`` a ``(rows, cols, n, n)`` array, an image
+    a grid of previews each scaled to its maximum, one pixel apart."""
+    import numpy as np
+
+    from gencor.io import write_kernel
+
+    rows, cols = grid
+    stack = np.stack(kernels).reshape(rows, cols, *kernels[0].shape)
+    if path.suffix.lower() == ".npy":
+        write_kernel(path, stack)
+        return
+    n = kernels[0].shape[0]
+    mosaic = np.zeros((rows * (n + 1) - 1, cols * (n + 1) - 1))
+    for r in range(rows):
+        for c in range(cols):
+            k = stack[r, c]
+            mosaic[r * (n + 1) : r * (n + 1) + n, c * (n + 1) : c * (n + 1) + n] = k / k.max()
+    write_kernel(path, mosaic)
+
+
+def _check_before_the_bar(args: argparse.Namespace, shape: tuple[int, ...]) -> None:
+    """The checks of :func:`gencor.deblur` that need only the photo's shape, made before the progress
+    bar starts so that no empty bar precedes the error."""
+    from gencor.validate import check_kernel_size, check_side
+
+    check_side(shape)
+    if args.kernel_size != "auto":
+        check_kernel_size(args.kernel_size, shape)
+
+
 def run(args: argparse.Namespace) -> int | None:
     if is_batch(args.input, args.output):
         if args.save_kernel or args.plot or args.report:
@@ -144,13 +183,15 @@ def run(args: argparse.Namespace) -> int | None:
     loading = time.perf_counter() - loading
     out = check_output_path(args.output, args.input, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
+    _check_before_the_bar(args, photo.pixels.shape)
+    local_paths = [str(local_kernel_path(p)) for p in args.save_kernel] if args.blur != "uniform" else []
     extras = [*args.save_kernel, *([args.plot] if args.plot else [])]
-    for path in args.save_kernel:
+    for path in [*args.save_kernel, *local_paths]:
         check_output_path(path, args.input, out)
     if args.plot:
-        check_output_path(args.plot, args.input, out, *args.save_kernel, suffixes=PLOT_OUTPUTS)
+        check_output_path(args.plot, args.input, out, *args.save_kernel, *local_paths, suffixes=PLOT_OUTPUTS)
     if args.report:
-        check_output_path(args.report, args.input, out, *extras, suffixes=frozenset({".json"}))
+        check_output_path(args.report, args.input, out, *extras, *local_paths, suffixes=frozenset({".json"}))
         extras.append(args.report)
     bar, update = progress_bar(args.quiet, "deblur")
     try:
@@ -163,6 +204,10 @@ def run(args: argparse.Namespace) -> int | None:
     write_image(out, photo, quality=args.quality)
     for path in args.save_kernel:
         write_kernel(path, result.kernel)
+    if result.local_kernels:
+        for path in local_paths:
+            write_local_kernels(Path(path), result.local_kernels, tuple(result.report.local["grid"]))
+            extras.append(path)
     if args.plot:
         from gencor.plots import convergence_plot
 
@@ -178,7 +223,13 @@ def run(args: argparse.Namespace) -> int | None:
         print(
             f"wrote {out}"
             + "".join(f", {p}" for p in extras)
-            + f" (kernel {report.kernel_size} px, noise {report.noise_sigma:.4f}, confidence {report.confidence:.2f}, {report.decision}, "
-            f"{report.seconds:.1f} s)"
+            + f" (kernel {report.kernel_size} px{_local_summary(report.local) if report.blur == 'local' else ''}, noise {report.noise_sigma:.4f}, "
+            f"confidence {report.confidence:.2f}, {report.decision}, {report.seconds:.1f} s)"
         )
     return None
+
+
+def _local_summary(local: dict[str, Any]) -> str:
+    """The local path in the summary line: its grid and how many windows kept their own kernel."""
+    rows, cols = local["grid"]
+    return f", local {rows}x{cols} grid ({sum(local['trusted'])} windows with kernels of their own)"

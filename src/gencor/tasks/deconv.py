@@ -23,7 +23,7 @@ from gencor.operators.convolution import psf2otf
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
 from gencor.threads import fft_workers
-from gencor.validate import as_image, as_kernel
+from gencor.validate import as_image, as_kernel, check_real
 
 #: ``lam = NOISE_GAIN * sigma^2``, floored, follows from MAP with a fixed hyper-Laplacian scale.
 NOISE_GAIN = 20.0
@@ -39,10 +39,22 @@ LAM_MIN, LAM_MAX = 1e-9, 1.0
 SOLVE_DTYPE = np.float32
 
 
-def check_lam(lam: object) -> None:
-    """Refuse a prior weight outside ``[LAM_MIN, LAM_MAX]`` (and anything not a real number)."""
-    if not (isinstance(lam, numbers.Real) and LAM_MIN <= float(lam) <= LAM_MAX):
+def check_lam(lam: object) -> float:
+    """The prior weight as a ``float``: a ``TypeError`` for anything not a real number (a bool is
+    not), a ``ValueError`` outside ``[LAM_MIN, LAM_MAX]``."""
+    if isinstance(lam, (bool, np.bool_)) or not isinstance(lam, numbers.Real):
+        raise TypeError(f"lam must be a number, got {type(lam).__name__}")
+    if not LAM_MIN <= float(lam) <= LAM_MAX:
         raise ValueError(f"lam must be a number from {LAM_MIN:g} to {LAM_MAX:g} (larger flattens the image, smaller adds nothing), got {lam!r}")
+    return float(lam)
+
+
+def check_p(p: object) -> float:
+    """The exponent of the gradient prior, in [0, 1]."""
+    x = check_real(p, "p")
+    if not 0.0 <= x <= 1.0:
+        raise ValueError(f"p must lie in [0, 1], got {p!r}")
+    return x
 
 
 def default_lam(sigma: float) -> float:
@@ -309,7 +321,7 @@ def deconvolve(
         If the image is not in [0, 1], the kernel is not a non-negative 2-D array, or it is larger
         than half the image.
     TypeError
-        If the image or the kernel is not a numeric NumPy array.
+        If the image or the kernel is not a numeric NumPy array, or ``lam`` or ``p`` is not a number.
 
     Examples
     --------
@@ -326,12 +338,10 @@ def deconvolve(
     k = as_kernel(kernel)
     if max(k.shape) > min(arr.shape[:2]) // 2:
         raise ValueError(f"kernel {k.shape} is too large for a {arr.shape[0]}x{arr.shape[1]} image")
+    p = check_p(p)
     gray = luminance(arr)
     sigma = estimate_noise(gray)
-    if lam is None:
-        lam = default_lam(sigma)
-    else:
-        check_lam(lam)
+    lam = default_lam(sigma) if lam is None else check_lam(lam)
     planes = to_planes(arr)
     with fft.set_workers(fft_workers()):
         sharp = _by_tiles(planes.reshape(-1, *planes.shape[-2:]), k, lam=lam, p=p)

@@ -26,18 +26,34 @@ from gencor.tasks.deconv import (
     XStep,
     by_tiles,
     check_lam,
+    check_p,
     clipped_pixels,
     default_lam,
     hqs,
     pcg,
 )
 from gencor.threads import fft_workers
-from gencor.validate import as_image, as_kernel
+from gencor.validate import as_image, as_kernel, check_integer
 
 #: Conjugate-gradient iterations per splitting step, warm-started from the previous step. On a
 #: 2x2 grid of equal kernels (where the uniform solve is exact) 4 iterations came within
 #: 0.05 dB of it (tests/test_local.py).
 FLOW_CG = 4
+
+
+def _check_kernels(kernels: object, grid: object) -> list[np.ndarray]:
+    """The kernels, checked, if ``grid`` is a pair of positive integers with one kernel per cell."""
+    if not isinstance(grid, tuple | list | np.ndarray) or len(grid) != 2:
+        raise TypeError(f"grid must be a pair (rows, cols), got {type(grid).__name__}")
+    rows, cols = (check_integer(n, "grid") for n in grid)
+    if rows < 1 or cols < 1:
+        raise ValueError(f"grid must have positive rows and cols, got {tuple(grid)}")
+    if not isinstance(kernels, list | tuple):
+        raise TypeError(f"kernels must be a list of arrays, got {type(kernels).__name__}")
+    ks = [as_kernel(k) for k in kernels]
+    if rows * cols != len(ks):
+        raise ValueError(f"need rows * cols kernels: grid {tuple(grid)}, {len(ks)} kernels")
+    return ks
 
 
 def deconvolve_local(
@@ -86,16 +102,12 @@ def deconvolve_local(
     (64, 64)
     """
     arr = as_image(image, channel_axis=channel_axis)
-    ks = [as_kernel(k) for k in kernels]
-    if len(grid) != 2 or grid[0] * grid[1] != len(ks):
-        raise ValueError(f"need rows * cols kernels: grid {tuple(grid)}, {len(ks)} kernels")
+    ks = _check_kernels(kernels, grid)
     size = max(max(k.shape) for k in ks)
     if size > min(arr.shape[:2]) // 2:
         raise ValueError(f"a kernel of {size} px is too large for a {arr.shape[0]}x{arr.shape[1]} image")
-    if lam is None:
-        lam = default_lam(estimate_noise(luminance(arr)))
-    else:
-        check_lam(lam)
+    p = check_p(p)
+    lam = default_lam(estimate_noise(luminance(arr))) if lam is None else check_lam(lam)
     planes = to_planes(arr)
     with fft.set_workers(fft_workers()):
         sharp = _by_tiles(planes.reshape(-1, *planes.shape[-2:]), ks, grid, lam=lam, p=p)

@@ -20,8 +20,10 @@ from gencor.operators.mask import Mask
 from gencor.operators.wavelet import Wavelet
 from gencor.propagation.fidelity import DataFidelity
 from gencor.propagation.gcm import Generator, IdentityGenerator, WaveletPrior, propagate
-from gencor.validate import as_image
+from gencor.validate import as_image, check_integer, check_positive, check_real
 
+#: Most Generator-Corrector stages: one is the default, and more changed nothing we measured.
+MAX_STAGES = 100
 #: Haar levels of the prior; the image is padded to a multiple of ``2**LEVELS``.
 LEVELS = 3
 GENERATORS = ("cnn", "none")
@@ -87,6 +89,28 @@ def _generators(name: str, observed: np.ndarray) -> tuple[Generator, Generator]:
     return shipped_inpainter().bind(observed, ensemble=START_ENSEMBLE), shipped_inpainter().bind(observed)
 
 
+def _check_options(generator: str, lam: float, p: float, stages: int, gamma: float) -> None:
+    """A ``TypeError`` or ``ValueError`` for a wrong option of :func:`inpaint`."""
+    if not isinstance(generator, str) or generator not in GENERATORS:
+        raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
+    check_positive(lam, "lam")
+    check_positive(gamma, "gamma")
+    if not 0.0 <= check_real(p, "p") <= 1.0:
+        raise ValueError(f"p must lie in [0, 1], got {p!r}")
+    if not 1 <= check_integer(stages, "stages") <= MAX_STAGES:
+        raise ValueError(f"stages must be from 1 to {MAX_STAGES}, got {stages}")
+
+
+def _padded(y: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mask and the planes ``y`` padded to a multiple of ``2**LEVELS`` (the planes by reflection,
+    then zero where missing)."""
+    h, w = observed.shape
+    step = 2**LEVELS
+    pad = ((0, -h % step), (0, -w % step))
+    obs = np.pad(observed, pad, mode="constant", constant_values=False)
+    return obs, np.pad(y, ((0, 0),) * (y.ndim - 2) + pad, mode="reflect") * obs
+
+
 def inpaint(
     image: np.ndarray,
     mask: np.ndarray,
@@ -131,7 +155,7 @@ def inpaint(
     ValueError
         If the image is not in [0, 1], the mask does not match it, or every pixel is missing.
     TypeError
-        If the image is not a numeric NumPy array.
+        If the image is not a numeric NumPy array, or a keyword has the wrong type (``stages=2.0``, ``lam=True``).
 
     Examples
     --------
@@ -146,16 +170,9 @@ def inpaint(
     """
     arr = as_image(image, channel_axis=channel_axis)
     observed = as_mask(mask, arr.shape[:2])
-    if generator not in GENERATORS:
-        raise ValueError(f"unknown generator {generator!r}; choose from {', '.join(GENERATORS)}")
-    if stages < 1:
-        raise ValueError(f"stages must be at least 1, got {stages}")
-    y = to_planes(arr)
+    _check_options(generator, lam, p, stages, gamma)
     h, w = observed.shape
-    step = 2**LEVELS
-    pad = ((0, -h % step), (0, -w % step))
-    obs = np.pad(observed, pad, mode="constant", constant_values=False)
-    yp = np.pad(y, ((0, 0),) * (y.ndim - 2) + pad, mode="reflect") * obs
+    obs, yp = _padded(to_planes(arr), observed)
     prior = WaveletPrior(Wavelet(obs.shape, levels=LEVELS), lam, p)
     start, gen = _generators(generator, obs)
     # The propagation starts from the Generator's fill of the normalised-convolution start:

@@ -23,8 +23,8 @@ from scipy.sparse.linalg import LinearOperator as SparseOperator
 from scipy.sparse.linalg import cg
 from skimage.color import rgb2ycbcr, ycbcr2rgb
 
-from gencor.tasks.smooth import BETA_MAX, BETA_RATE, ladder_length, smooth
-from gencor.validate import as_image
+from gencor.tasks.smooth import BETA_MAX, BETA_RATE, SMOOTH_LAM_MIN, ladder_length, smooth
+from gencor.validate import as_image, check_callback, check_flag, check_integer, check_real
 
 #: Lu et al.'s tone model on [0, 1]: bright layer scale, middle layer range, dark layer mean and
 #: spread, and the weights of the three layers (bright, middle, dark).
@@ -131,6 +131,30 @@ class SketchResult:
     tone: np.ndarray
 
 
+def _check_options(arr: np.ndarray, color: bool, smoothing: float | None, seed: int, progress: object) -> np.ndarray | None:
+    """The color channels of ``arr`` (``None`` for gray); a ``TypeError`` or ``ValueError`` for a
+    wrong option of :func:`sketch`."""
+    if check_flag(color, "color") and arr.ndim != 3:
+        raise ValueError("color sketches need a color image (pass channel_axis)")
+    if smoothing is not None and not SMOOTH_LAM_MIN <= check_real(smoothing, "smoothing") < BETA_MAX / 2:
+        raise ValueError(f"smoothing must be None or from {SMOOTH_LAM_MIN:g} to below {BETA_MAX / 2:g}, got {smoothing}")
+    if check_integer(seed, "seed") < 0:
+        raise ValueError(f"seed must not be negative, got {seed}")
+    check_callback(progress, "progress")
+    rgb = arr[..., :3] if arr.ndim == 3 else None
+    if rgb is not None and rgb.shape[-1] < 3:
+        raise ValueError(f"color images need 3 channels, got {rgb.shape[-1]}")
+    return rgb
+
+
+def _in_color(base: np.ndarray, drawing: np.ndarray, channel_axis: int | None) -> np.ndarray:
+    """The drawing as the luminance of the color photo ``base`` (its chroma kept), in the input layout."""
+    ycc = rgb2ycbcr(base)
+    ycc[..., 0] = 16 + 219 * drawing
+    out = np.clip(ycbcr2rgb(ycc), 0.0, 1.0)
+    return np.moveaxis(out, -1, channel_axis) if channel_axis is not None else out
+
+
 def sketch(
     image: np.ndarray,
     *,
@@ -170,6 +194,8 @@ def sketch(
     ValueError
         If the image is not in [0, 1], ``color`` is asked of a gray image, or ``smoothing`` is not
         positive.
+    TypeError
+        If the image is not a numeric NumPy array, or a keyword has the wrong type (``color="no"``, ``seed=1.5``).
 
     Examples
     --------
@@ -181,13 +207,7 @@ def sketch(
     ((64, 64), True)
     """
     arr = as_image(image, channel_axis=channel_axis)
-    if color and arr.ndim != 3:
-        raise ValueError("color sketches need a color image (pass channel_axis)")
-    if smoothing is not None and not smoothing > 0:
-        raise ValueError(f"smoothing must be positive or None, got {smoothing}")
-    rgb = arr[..., :3] if arr.ndim == 3 else None
-    if rgb is not None and rgb.shape[-1] < 3:
-        raise ValueError(f"color images need 3 channels, got {rgb.shape[-1]}")
+    rgb = _check_options(arr, color, smoothing, seed, progress)
     base = rgb if rgb is not None else arr
     n_smooth = ladder_length(2 * smoothing, BETA_MAX, BETA_RATE) if smoothing is not None else 0
     total, done = n_smooth + 1 + TEXTURE_ITERATIONS, 0
@@ -210,9 +230,4 @@ def sketch(
     tone = render_texture(tone_map(gray), texture, step=lambda: tick("shading"))
     tick("shading", total)  # the solve may converge before its last iteration
     drawing = np.clip(lines * tone, 0.0, 1.0)
-    if not color:
-        return SketchResult(drawing, lines, tone)
-    ycc = rgb2ycbcr(base)
-    ycc[..., 0] = 16 + 219 * drawing
-    out = np.clip(ycbcr2rgb(ycc), 0.0, 1.0)
-    return SketchResult(np.moveaxis(out, -1, channel_axis) if channel_axis is not None else out, lines, tone)
+    return SketchResult(_in_color(base, drawing, channel_axis) if color else drawing, lines, tone)

@@ -22,13 +22,19 @@ from gencor.operators.convolution import Convolution
 from gencor.operators.gradient import Gradient
 from gencor.propagation.fidelity import SplitFidelity
 from gencor.propagation.gcm import LpPrior, ShrinkageGenerator, propagate
-from gencor.validate import as_image
+from gencor.validate import as_image, check_callback, check_integer, check_real
 
 #: Smallest ``lam`` of :func:`smooth`: 1e-5 already keeps every 8-bit edge.
 SMOOTH_LAM_MIN = 1e-5
 #: The continuation ladder of Xu et al.: ``beta`` from ``2 lam`` up to this, times this rate.
 BETA_MAX = 1e5
 BETA_RATE = 2.0
+#: Most Generator-Corrector stages: one is the default, and more changed nothing we measured.
+MAX_STAGES = 100
+#: Most FFT threads ``workers`` may ask for.
+MAX_WORKERS = 256
+#: Most steps of the ladder (the default one has 22 at the smallest ``lam``).
+MAX_LADDER = 1000
 
 
 @dataclass
@@ -64,6 +70,36 @@ def ladder_length(start: float, stop: float, rate: float) -> int:
     while beta < stop:
         steps, beta = steps + 1, beta * rate
     return steps
+
+
+def _check_options(lam: float, beta_rate: float, beta_max: float, stages: int, workers: int, progress: object) -> None:
+    """A ``TypeError`` or ``ValueError`` for a wrong option of :func:`smooth`."""
+    lam, beta_rate, beta_max = check_real(lam, "lam"), check_real(beta_rate, "beta_rate"), check_real(beta_max, "beta_max")
+    stages, workers = check_integer(stages, "stages"), check_integer(workers, "workers")
+    check_callback(progress, "progress")
+    if not (workers == -1 or 1 <= workers <= MAX_WORKERS):
+        raise ValueError(f"workers must be -1 (every core) or a count from 1 to {MAX_WORKERS}, got {workers}")
+    if not (np.isfinite(beta_max) and beta_max > 0):
+        raise ValueError(f"beta_max must be a positive number, got {beta_max}")
+    if not (np.isfinite(lam) and SMOOTH_LAM_MIN <= lam < beta_max / 2):
+        # The ladder starts at 2 lam and ends below beta_max: beyond it there is no step to run; below
+        # the floor it only grows longer (1e-320 took 60 times as long) and smooths nothing more.
+        raise ValueError(f"lam must be from {SMOOTH_LAM_MIN:g} to below {beta_max / 2:g}, got {lam}")
+    if not (np.isfinite(beta_rate) and beta_rate > 1):
+        raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
+    if np.log(beta_max / (2 * lam)) / np.log(beta_rate) > MAX_LADDER:
+        # A rate just above 1 (or a huge beta_max) would run for hours without smoothing any more.
+        raise ValueError(f"beta_rate {beta_rate:g} and beta_max {beta_max:g} make a ladder of more than {MAX_LADDER} steps")
+    if not 1 <= stages <= MAX_STAGES:
+        raise ValueError(f"stages must be from 1 to {MAX_STAGES}, got {stages}")
+
+
+def _padded(y: np.ndarray) -> np.ndarray:
+    """The planes ``y`` mirror-padded to sizes the FFT is fast on (a side of 514 = 2 x 257 costs
+    twice as much as 512)."""
+    h, w = y.shape[-2:]
+    pad = ((0, 0),) * (y.ndim - 2) + ((0, fft.next_fast_len(h, real=True) - h), (0, fft.next_fast_len(w, real=True) - w))
+    return np.pad(y, pad, mode="symmetric")
 
 
 def smooth(
@@ -109,7 +145,7 @@ def smooth(
     ValueError
         If the image is not in [0, 1] or ``lam`` is not positive.
     TypeError
-        If the image is not a numeric NumPy array.
+        If the image is not a numeric NumPy array, or a keyword has the wrong type (``stages=1.5``, ``lam=True``).
 
     Examples
     --------
@@ -122,21 +158,9 @@ def smooth(
     True
     """
     arr = as_image(image, channel_axis=channel_axis)
-    if not (np.isfinite(beta_max) and beta_max > 0):
-        raise ValueError(f"beta_max must be a positive number, got {beta_max}")
-    if not (np.isfinite(lam) and SMOOTH_LAM_MIN <= lam < beta_max / 2):
-        # The ladder starts at 2 lam and ends below beta_max: beyond it there is no step to run; below
-        # the floor it only grows longer (1e-320 took 60 times as long) and smooths nothing more.
-        raise ValueError(f"lam must be from {SMOOTH_LAM_MIN:g} to below {beta_max / 2:g}, got {lam}")
-    if not beta_rate > 1:
-        raise ValueError(f"beta_rate must exceed 1, got {beta_rate}")
-    if stages < 1:
-        raise ValueError(f"stages must be at least 1, got {stages}")
-    y = to_planes(arr).astype(np.float32)
-    h, w = y.shape[-2:]
-    # Mirror-pad to sizes the FFT is fast on (a side of 514 = 2 x 257 costs twice as much as 512).
-    pad = ((0, 0),) * (y.ndim - 2) + ((0, fft.next_fast_len(h, real=True) - h), (0, fft.next_fast_len(w, real=True) - w))
-    y = np.pad(y, pad, mode="symmetric")
+    _check_options(lam, beta_rate, beta_max, stages, workers, progress)
+    h, w = arr.shape[:2]
+    y = _padded(to_planes(arr).astype(np.float32))
     shape = y.shape[-2:]
     prior = LpPrior(lam / 2, 0.0, group_axis=(0, 1) if y.ndim == 3 else 0)
     data = SplitFidelity(Convolution(np.ones((1, 1)), shape), y, 1.0)

@@ -1,0 +1,220 @@
+"""Step 2 of :func:`gencor.tasks.deblur.deblur`, the candidates: every family of kernel estimators
+behind one interface, :class:`Family`, run in the order of :data:`REGISTRY`.
+
+Adding or dropping a family is one line of :data:`REGISTRY`. The first family sizes the kernel;
+the others use its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from gencor.assess import kernel_similarity
+from gencor.kernels.estimate import KernelEstimate, pyramid_sizes, resize_kernel
+from gencor.kernels.l0 import L0Config, estimate_kernel_l0
+from gencor.kernels.local import local_grid
+from gencor.kernels.postprocess import delta_kernel
+from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
+from gencor.kernels.streaks import streak_kernel
+from gencor.tasks.deblur.local import LocalPlan, local_plan
+from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_window, largest_size, levels, pair_windows
+
+#: Side of the window of the dark-channel family. Its latent step costs about twice the GCM
+#: family's per pixel (the patch minimum at every splitting step); on a 1 MP photo a 400 px window
+#: takes 6 s where 640 px took 15 s.
+DARK_WINDOW = 400
+#: Largest side of each of the two windows whose kernels are compared.
+PAIR_WINDOW = 400
+
+
+@dataclass
+class Candidate:
+    """A kernel for the whole frame, as one family found it."""
+
+    kernel: np.ndarray
+    #: Its half-scale estimate against its full-scale one (for the streaks: how the streaks of
+    #: different lights agree).
+    stability: float
+    #: Whether it still touches the border of the largest window tried (automatic size only).
+    cut: bool = False
+
+
+@dataclass
+class Found:
+    """What the families found so far; the sizing family (the first) sets every field but
+    ``candidates`` and ``local``."""
+
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    #: The sizing family's history of ``Psi`` (the result's ``estimate``).
+    estimate: KernelEstimate | None = None
+    #: The window size where the sizing stopped, and the size of the frame's kernel.
+    trial: int = 0
+    size: int = 0
+    #: How closely two disjoint windows agree on the kernel.
+    agreement: float = 1.0
+    local: LocalPlan | None = None
+    #: Whether kernels of several runs were compared (``agreement``, ``stability``, ``consensus``):
+    #: not on a photo too small for a half scale, nor on one with no edges.
+    compared: bool = True
+
+    @property
+    def cut(self) -> set[str]:
+        """The candidates cut by the largest window tried."""
+        return {name for name, c in self.candidates.items() if c.cut}
+
+
+class Family(Protocol):
+    """A family of kernel estimators."""
+
+    #: The prior its kernels come from: kernels of different priors that agree are evidence for
+    #: both (the ``consensus`` of :func:`gencor.tasks.deblur.score.score_kernel`).
+    prior: str
+    #: The frame candidates it may add.
+    names: tuple[str, ...]
+
+    def find(self, plan: Plan, found: Found) -> Found:
+        """``found`` with what the family adds (as it was where the family has nothing)."""
+        ...
+
+
+class GCM:
+    """The coarse-to-fine GCM estimator on the estimation window. It sizes the kernel: while the
+    kernel touches the border of its window it runs again with the next window of the ladder. Its
+    full-scale kernel is the "fine" candidate, its half-scale kernel the "coarse" one (with noise,
+    the finest scale is not always the best; Zhang and Yang, NeurIPS 2014). Two disjoint windows
+    estimated to half scale give the ``agreement``: a uniform camera shake gives them one kernel."""
+
+    prior = "gcm"
+    names: tuple[str, ...] = ("fine", "coarse")
+
+    def find(self, plan: Plan, found: Found) -> Found:
+        if not plan.has_coarse:  # too small for a half scale: one kernel, nothing to compare it with
+            fine = plan.estimate(plan.y, plan.max_size, plan.mask(plan.window), "estimate")
+            plan.clock.lap("estimation")
+            return Found({"fine": Candidate(fine.kernel, 1.0)}, fine, plan.max_size, plan.max_size, compared=False)
+        coarse, fine, trial = self._sized(plan)
+        k_half = coarse.kernel
+        k_coarse = resize_kernel(k_half, trial)
+        lo = min(MIN_AUTO_SIZE, trial)
+        size = size_for_extent(max(kernel_extent(fine.kernel), kernel_extent(k_coarse)), lo=lo, hi=trial) if plan.auto else trial
+        k_fine = crop_kernel(fine.kernel, size)
+        history = KernelEstimate(kernel=k_fine, scales=coarse.scales + fine.scales, scale=fine.scale, lam=fine.lam)
+        halves = self._halves(plan, trial)
+        stability = kernel_similarity(k_half, resize_kernel(fine.kernel, k_half.shape[0]))
+        agreement = kernel_similarity(halves[0], halves[1]) if len(halves) == 2 else stability
+        cut = plan.auto and touches_border(fine.kernel)
+        candidates = {"fine": Candidate(k_fine, stability, cut), "coarse": Candidate(crop_kernel(k_coarse, size), stability, cut)}
+        return Found({**found.candidates, **candidates}, history, trial, size, agreement, found.local)
+
+    @staticmethod
+    def _sized(plan: Plan) -> tuple[KernelEstimate, KernelEstimate, int]:
+        """The coarse and the fine run on the first window of the ladder whose kernel does not
+        touch its border (else the largest), and that window's size."""
+        mask = plan.mask(plan.window)
+        for i, trial in enumerate(plan.ladder):
+            if i:
+                plan.steps.total += plan.options.config.iterations * levels(trial, 0.0, 1.0)
+            coarse = plan.estimate(plan.y, trial, mask, f"estimate {trial} px, coarse scales", final_scale=SIZING_SCALE)
+            fine = plan.estimate(plan.y, trial, mask, f"estimate {trial} px, fine scales", init=coarse.kernel, init_scale=coarse.scale, lam=coarse.lam)
+            if not touches_border(fine.kernel):
+                break
+        plan.clock.lap("estimation")
+        return coarse, fine, trial
+
+    @staticmethod
+    def _halves(plan: Plan, trial: int) -> list[np.ndarray]:
+        """The half-scale kernels of two disjoint windows (none when they are too small)."""
+        gray = plan.gray
+        pair_side = min(PAIR_WINDOW, max(gray.shape) // 2, min(gray.shape))
+        pair_size = largest_size((pair_side, pair_side), trial)
+        if pair_size < 3 or levels(pair_size, 0.0, SIZING_SCALE) == 0:
+            return []
+        return [
+            plan.estimate(gray[win], pair_size, plan.mask(win), f"check {i + 1}/2", final_scale=SIZING_SCALE).kernel
+            for i, win in enumerate(pair_windows(gray, pair_side))
+        ]
+
+
+class DarkChannel:
+    """The second prior family: the dark-channel L0 estimator (:mod:`gencor.kernels.l0`) with edge
+    selection, on its own window with its own size ladder."""
+
+    prior = "dark"
+    names: tuple[str, ...] = ("dark",)
+
+    def find(self, plan: Plan, found: Found) -> Found:
+        window = best_window(plan.gray, max(DARK_WINDOW, 4 * plan.max_size))
+        y, mask, cfg = plan.gray[window], plan.mask(window), L0Config()
+        for i, trial in enumerate(plan.ladder):
+            if i:
+                plan.steps.total += cfg.iterations * len(pyramid_sizes(trial))
+            est = estimate_kernel_l0(y, trial, config=cfg, valid=mask, progress=plan.steps.run(f"dark channel {trial} px"))
+            if not touches_border(est.kernel) or i == len(plan.ladder) - 1:
+                break
+        plan.clock.lap("estimation")
+        sizes = pyramid_sizes(trial)
+        half = min(range(len(sizes)), key=lambda i: abs(sizes[i][0] - SIZING_SCALE))
+        k_half = est.scales[half].kernel
+        stability = kernel_similarity(k_half, resize_kernel(est.kernel, k_half.shape[0]))
+        cut = touches_border(est.kernel)
+        kernel = est.kernel
+        if plan.auto:
+            kernel = crop_kernel(kernel, size_for_extent(kernel_extent(kernel), lo=min(MIN_AUTO_SIZE, trial), hi=trial))
+        found.candidates["dark"] = Candidate(kernel, stability, plan.auto and cut)
+        return found
+
+
+class LightStreaks:
+    """Night photos: the streak of an isolated light (:mod:`gencor.kernels.streaks`) is the kernel's
+    own path, whatever the priors say; its stability is how well the streaks of different lights
+    agree."""
+
+    prior = "streak"
+    names: tuple[str, ...] = ("streak",)
+
+    def find(self, plan: Plan, found: Found) -> Found:
+        largest = plan.ladder[-1]
+        streak = streak_kernel(plan.gray, largest)
+        if streak is None:
+            return found
+        kernel, agreement = streak
+        side = size_for_extent(kernel_extent(kernel), lo=min(MIN_AUTO_SIZE, found.trial), hi=largest) if plan.auto else plan.max_size
+        found.candidates["streak"] = Candidate(crop_kernel(kernel, side), agreement)
+        return found
+
+
+class LocalGrid:
+    """``blur="local"`` or ``"auto"``: a kernel on each window of a grid, for a blur that varies
+    across the frame. Nothing when a frame kernel is cut (the blur is longer than the windows)."""
+
+    prior = "local"
+    names: tuple[str, ...] = ()
+
+    def find(self, plan: Plan, found: Found) -> Found:
+        grid = local_grid(plan.gray.shape, found.trial)
+        if plan.options.blur == "uniform" or grid == (1, 1) or found.cut:
+            return found
+        found.local = local_plan(plan, grid, found.trial, found.size)
+        plan.clock.lap("local kernels")
+        return found
+
+
+#: The families, in the order they run.
+REGISTRY: tuple[Family, ...] = (GCM(), DarkChannel(), LightStreaks(), LocalGrid())
+#: The prior family of each candidate kernel, for the ``consensus`` evidence.
+FAMILIES = {name: family.prior for family in REGISTRY for name in family.names}
+
+
+def find_candidates(plan: Plan) -> Found:
+    """Run every family in turn; a photo too small for a half scale has only the sizing family's
+    kernel, and one with no edges (unless forced) only "no blur", a delta (nothing to estimate on)."""
+    if plan.flat and not plan.options.force:
+        delta = delta_kernel(min(MIN_AUTO_SIZE, plan.max_size) if plan.auto else plan.max_size)
+        return Found({"fine": Candidate(delta, 1.0)}, KernelEstimate(delta, []), delta.shape[0], delta.shape[0], compared=False)
+    found = Found()
+    for family in REGISTRY if plan.has_coarse else REGISTRY[:1]:
+        found = family.find(plan, found)
+    return found
