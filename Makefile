@@ -1,10 +1,11 @@
 # Two set-up commands for a fresh machine: `make demo` (main job on the bundled example) and
 # `make test` (the test suite). Both create .venv and install gencor with the CPU build of torch.
+# `make wheel-check` installs the built wheel as a user would (CI runs it after the tests).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install wheel-check clean
 
 $(BIN)/gencor: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,5 +32,21 @@ lint: install
 	$(BIN)/ruff format --check --quiet
 	$(BIN)/mypy
 
+# The release as a user gets it: build the wheel, check that it holds every file of src/gencor,
+# install it with the CPU build of torch in a fresh virtual environment outside the checkout, and
+# deblur the bundled example from the installed package (a missing weight or data file fails here).
+wheel-check: install
+	rm -rf build
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/pip wheel --quiet --no-deps -w "$$tmp/dist" . && \
+	$(BIN)/python scripts/check_wheel.py "$$tmp"/dist/gencor-*.whl && \
+	$(PY) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/pip" install --quiet torch==2.13.0 && \
+	"$$tmp/venv/bin/pip" install --quiet "$$tmp"/dist/gencor-*.whl && \
+	cd "$$tmp" && env -u PYTHONPATH venv/bin/python -c \
+		"import gencor, sys; from importlib.resources import files; assert gencor.__file__.startswith(sys.prefix), gencor.__file__; print(files('gencor') / 'data' / 'astronaut_blurred.jpg')" > example && \
+	env -u PYTHONPATH venv/bin/gencor deblur "$$(cat example)" -o deblurred.png --report report.json && \
+	env -u PYTHONPATH venv/bin/python -c "import json; r = json.load(open('report.json')); assert r['decision'] == 'deblurred', r['decision']"
+
 clean:
-	rm -rf out $(VENV)
+	rm -rf out build $(VENV)

@@ -1,4 +1,4 @@
-"""What a user sees of a release: progress that suits a log."""
+"""What a user sees of a release: progress that suits a log, and one version everywhere."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import struct
 import subprocess
 import sys
 import termios
+import tomllib
+import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy.signal import fftconvolve
 
+import gencor
 from conftest import shapes_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +80,33 @@ def test_a_terminal_still_gets_the_live_bar(tmp_path: Path) -> None:
     text = shown.decode(errors="replace")
     assert "\r" in text and re.search(r"smooth: photos: +100%", text), text
     assert "1/2 photos:" not in text  # the log lines are for logs only
+
+
+def test_one_version_everywhere() -> None:
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" in meta["dynamic"] and "version" not in meta  # read from gencor.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", gencor.__version__)
+    assert f"## {gencor.__version__}" in (ROOT / "CHANGELOG.md").read_text()  # every release has its section
+    assert meta["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def _check_wheel(tmp_path: Path, names: list[str]) -> subprocess.CompletedProcess[str]:
+    wheel = tmp_path / "gencor-0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name in names:
+            z.writestr(name, b"")
+    return subprocess.run([sys.executable, "scripts/check_wheel.py", str(wheel)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_a_wheel_without_a_weight_or_with_a_stale_file_is_refused(tmp_path: Path) -> None:
+    package = ROOT / "src" / "gencor"
+    names = sorted(f"gencor/{p.relative_to(package).as_posix()}" for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    weight = next(n for n in names if n.startswith("gencor/models/weights/"))
+    assert _check_wheel(tmp_path, [*names, "gencor-0.dist-info/METADATA"]).returncode == 0
+    missing = _check_wheel(tmp_path, [n for n in names if n != weight])
+    assert missing.returncode != 0 and weight in missing.stderr
+    stale = _check_wheel(tmp_path, [*names, "gencor/io.py.orig"])
+    assert stale.returncode != 0 and "gencor/io.py.orig" in stale.stderr
 
 
 def test_every_script_imports() -> None:
