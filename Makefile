@@ -7,11 +7,13 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint install wheel-check clean
 
+# pip's -qq keeps its errors and drops its warnings: a machine whose pip configuration names
+# missing package folders prints one warning per package (78 lines on a fresh install here).
 $(BIN)/gencor: pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install -qq --upgrade pip
+	$(BIN)/pip install -qq torch==2.13.0
+	$(BIN)/pip install -qq -e '.[test,bench]'
 	touch $@
 
 install: $(BIN)/gencor
@@ -41,8 +43,8 @@ wheel-check: install
 	$(BIN)/pip wheel --quiet --no-deps -w "$$tmp/dist" . && \
 	$(BIN)/python scripts/check_wheel.py "$$tmp"/dist/gencor-*.whl && \
 	$(PY) -m venv "$$tmp/venv" && \
-	"$$tmp/venv/bin/pip" install --quiet torch==2.13.0 && \
-	"$$tmp/venv/bin/pip" install --quiet "$$tmp"/dist/gencor-*.whl && \
+	"$$tmp/venv/bin/pip" install -qq torch==2.13.0 && \
+	"$$tmp/venv/bin/pip" install -qq "$$tmp"/dist/gencor-*.whl && \
 	cd "$$tmp" && env -u PYTHONPATH venv/bin/python -c \
 		"import gencor, sys; from importlib.resources import files; assert gencor.__file__.startswith(sys.prefix), gencor.__file__; print(files('gencor') / 'data' / 'astronaut_blurred.jpg')" > example && \
 	env -u PYTHONPATH venv/bin/gencor deblur "$$(cat example)" -o deblurred.png --report report.json && \
