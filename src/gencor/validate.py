@@ -83,19 +83,19 @@ def check_kernel_size(kernel_size: object, image_shape: tuple[int, ...]) -> int:
     return k
 
 
-def as_kernel(kernel: object) -> np.ndarray:
+def as_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
     """A finite, non-negative 2-D kernel with positive sum, rescaled to sum to 1."""
     if not isinstance(kernel, np.ndarray):
-        raise TypeError(f"kernel must be a NumPy array, got {type(kernel).__name__}")
+        raise TypeError(f"{name} must be a NumPy array, got {type(kernel).__name__}")
     if not np.issubdtype(kernel.dtype, np.number) or np.iscomplexobj(kernel):
-        raise TypeError(f"kernel must be a real numeric array, got dtype {kernel.dtype}")
+        raise TypeError(f"{name} must be a real numeric array, got dtype {kernel.dtype}")
     k = np.asarray(kernel, dtype=float)
     if k.ndim != 2 or k.size == 0:
-        raise ValueError(f"kernel must be a non-empty 2-D array, got shape {k.shape}")
+        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {k.shape}")
     if not np.all(np.isfinite(k)):
-        raise ValueError("kernel contains NaN or infinite values")
+        raise ValueError(f"{name} contains NaN or infinite values")
     if np.any(k < 0) or not k.max() > 0:
-        raise ValueError("kernel must be non-negative with a positive sum")
+        raise ValueError(f"{name} must be non-negative with a positive sum")
     k = k / k.max()  # first to the peak, so that huge taps cannot overflow the sum
     return k / k.sum()
 

@@ -45,6 +45,7 @@ from gencor.io.metadata import (
 from gencor.io.photo import Metadata, Photo
 from gencor.io.sniff import described, sniff
 from gencor.layout import luminance
+from gencor.validate import check_positive
 
 
 def _split(arr: np.ndarray, bit_depth: int, metadata: Metadata) -> Photo:
@@ -201,7 +202,8 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     ------
     ValueError
         If the file is missing, damaged, too large, or in a mode that could not be written back
-        the same (palette, CMYK, multi-page TIFF, ...): the message names the conversion to make.
+        the same (palette, CMYK, multi-page TIFF, ...): the message names the conversion to make;
+        or if ``max_pixels`` is not a positive finite number (a ``TypeError`` if it is no number).
 
     Examples
     --------
@@ -214,6 +216,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     >>> photo.pixels.shape, photo.bit_depth, photo.is_color
     ((48, 64), 16, False)
     """
+    check_positive(max_pixels, "max_pixels")  # NaN would let any size through, as would inf
     path = Path(path)
     if not path.exists():
         raise ValueError(f"no such file: {path}")

@@ -38,6 +38,7 @@ from gencor.io.metadata import (
 from gencor.io.outputs import check_format
 from gencor.io.photo import Metadata, Photo
 from gencor.io.read import read_image
+from gencor.validate import RANGE_TOLERANCE, check_integer
 
 
 def _to_int(data: np.ndarray, bit_depth: int) -> np.ndarray:
@@ -119,6 +120,35 @@ def _write_tiff(tmp: Path, arr: np.ndarray, photo: Photo, metadata: Metadata) ->
         link_sub_ifds(tmp, subs)
 
 
+#: Bit depths a photo is written in.
+BIT_DEPTHS = (8, 16)
+#: Dimensions of a grid of local kernels, ``(rows, cols, k, k)``.
+GRID_NDIM = 4
+
+
+def check_photo(photo: object) -> Photo:
+    """``photo`` if it is a :class:`Photo` that can be written as it is: a bare array, or pixels
+    outside [0, 1] (0-255), would otherwise fail deep in an encoder or be clipped to white."""
+    if not isinstance(photo, Photo):
+        raise TypeError(f"photo must be a gencor.Photo (e.g. Photo(pixels, None, 8)), got {type(photo).__name__}")
+    if check_integer(photo.bit_depth, "photo.bit_depth") not in BIT_DEPTHS:
+        raise ValueError(f"photo.bit_depth must be 8 or 16, got {photo.bit_depth!r}")
+    pixels, alpha = photo.pixels, photo.alpha
+    for name, plane in (("pixels", pixels), ("alpha", alpha)):
+        if plane is None and name == "alpha":
+            continue
+        if not isinstance(plane, np.ndarray) or not (np.issubdtype(plane.dtype, np.floating) or np.issubdtype(plane.dtype, np.integer)):
+            raise TypeError(f"photo.{name} must be a real numeric NumPy array, got {type(plane).__name__} {getattr(plane, 'dtype', '')}".rstrip())
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3) or 0 in pixels.shape:
+        raise ValueError(f"photo.pixels must be (H, W) or (H, W, 3), got shape {pixels.shape}")
+    if alpha is not None and alpha.shape != pixels.shape[:2]:
+        raise ValueError(f"photo.alpha must have the pixels' shape {pixels.shape[:2]}, got {alpha.shape}")
+    for name, plane in (("pixels", pixels), ("alpha", alpha)):
+        if plane is not None and not (np.all(np.isfinite(plane)) and plane.min() >= -RANGE_TOLERANCE and plane.max() <= 1 + RANGE_TOLERANCE):
+            raise ValueError(f"photo.{name} must be finite values in [0, 1]")
+    return photo
+
+
 def write_image(path: str | os.PathLike[str], photo: Photo, *, quality: int = JPEG_QUALITY) -> None:
     """Write ``photo`` atomically (a temporary file beside ``path``, then a rename) in the format
     given by the suffix, with its metadata where the format can hold it (see :mod:`gencor.io`).
@@ -134,9 +164,12 @@ def write_image(path: str | os.PathLike[str], photo: Photo, *, quality: int = JP
 
     Raises
     ------
+    TypeError
+        If ``photo`` is no :class:`Photo` (a bare array included) or its planes are no numeric arrays.
     ValueError
         If the format is unknown, cannot hold the photo (alpha or 16 bits in a JPEG), the folder
-        is missing or not writable, or ``quality`` is out of range. A piece of metadata that
+        is missing or not writable, ``quality`` is out of range, or the photo's pixels are not
+        finite values in [0, 1] of shape ``(H, W)`` or ``(H, W, 3)``. A piece of metadata that
         cannot be written is left out with a :class:`MetadataWarning` instead.
 
     Examples
@@ -153,6 +186,7 @@ def write_image(path: str | os.PathLike[str], photo: Photo, *, quality: int = JP
     if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not JPEG_QUALITY_MIN <= quality <= JPEG_QUALITY_MAX:
         raise ValueError(f"JPEG quality must be a whole number from {JPEG_QUALITY_MIN} to {JPEG_QUALITY_MAX}, not {quality!r}")
     quality = int(quality)
+    check_photo(photo)
     path = Path(path)
     suffix = path.suffix.lower()
     data = photo.pixels
@@ -198,9 +232,18 @@ def _check_whole(tmp: Path, path: Path, shape: tuple[int, ...]) -> None:
 
 def write_kernel(path: str | os.PathLike[str], kernel: np.ndarray) -> None:
     """``.npy``: the float kernel (sums to 1), loaded back before it takes the name; an image
-    suffix: a preview scaled to its maximum."""
+    suffix: a preview scaled to its maximum. ``kernel`` is finite and non-negative, 2-D, or in
+    ``.npy`` also a ``(rows, cols, k, k)`` grid of local kernels."""
     path = Path(path)
-    if path.suffix.lower() == ".npy":
+    npy = path.suffix.lower() == ".npy"
+    if not isinstance(kernel, np.ndarray) or not (np.issubdtype(kernel.dtype, np.floating) or np.issubdtype(kernel.dtype, np.integer)):
+        raise TypeError(f"kernel must be a real numeric NumPy array, got {type(kernel).__name__} {getattr(kernel, 'dtype', '')}".rstrip())
+    if kernel.ndim not in ((2, GRID_NDIM) if npy else (2,)) or kernel.size == 0:
+        shapes = "a 2-D array or a (rows, cols, k, k) grid" if npy else "a 2-D array (a grid of kernels goes to .npy)"
+        raise ValueError(f"kernel must be {shapes}, got shape {kernel.shape}")
+    if not (np.all(np.isfinite(kernel)) and kernel.min() >= 0 and kernel.max() > 0):
+        raise ValueError("kernel must be finite and non-negative, with a positive sum")
+    if npy:
         atomic_write(path, lambda tmp: _save_npy(tmp, kernel))
     else:
         write_image(path, Photo(kernel / kernel.max(), None, 8))

@@ -38,7 +38,7 @@ from gencor.propagation.gcm import (
     ShrinkageGenerator,
     propagate,
 )
-from gencor.validate import as_image, check_kernel_size
+from gencor.validate import as_image, as_kernel, check_callback, check_flag, check_kernel_size, check_real
 
 #: Called as ``progress(scale, n_scales, iteration, n_iterations)``.
 ProgressFn = Callable[[int, int, int, int], None]
@@ -330,6 +330,39 @@ def beta_steps(cfg: EstimatorConfig) -> int:
     return ladder_steps(beta_steps_start(cfg), cfg.beta_max, cfg.beta_rate)
 
 
+def check_options(cfg: object, generator: object, corrector: object, progress: object) -> None:
+    """A one-line ``TypeError`` for a keyword of :func:`estimate_kernel` of the wrong kind: any
+    truthy ``corrector`` (``"no"`` too) would keep the Corrector."""
+    if not isinstance(cfg, EstimatorConfig):
+        raise TypeError(f"config must be an EstimatorConfig (e.g. gencor.EstimatorConfig(iterations=3)) or None, got {type(cfg).__name__}")
+    if generator is None or not callable(generator):
+        raise TypeError(f"generator must be a function (a GeneratorFactory), got {type(generator).__name__}")
+    check_flag(corrector, "corrector")
+    check_callback(progress, "progress")
+
+
+def check_valid(valid: object, shape: tuple[int, ...]) -> None:
+    """``valid`` must be a boolean map of the image's shape: a float map would be thresholded
+    without a word, and another shape resized."""
+    if not isinstance(valid, np.ndarray) or valid.dtype != bool:
+        raise TypeError(f"valid must be a boolean NumPy array or None, got {type(valid).__name__} {getattr(valid, 'dtype', '')}".rstrip())
+    if valid.shape != shape:
+        raise ValueError(f"valid must have the image's shape {shape}, got {valid.shape}")
+
+
+def check_scales(init: object, init_scale: object, final_scale: object) -> tuple[float, float]:
+    """``init`` a kernel (checked by :func:`~gencor.validate.as_kernel`, used as given), and
+    ``0 <= init_scale < final_scale <= 1``: the pyramid's scales are within (0, 1]."""
+    if init is not None:
+        as_kernel(init, name="init")
+    start, stop = check_real(init_scale, "init_scale"), check_real(final_scale, "final_scale")
+    if not 0.0 <= start < 1.0:
+        raise ValueError(f"init_scale must be from 0 to below 1, got {init_scale!r}")
+    if not 0.0 < stop <= 1.0:
+        raise ValueError(f"final_scale must be above 0 and at most 1, got {final_scale!r}")
+    return start, stop
+
+
 def estimate_kernel(
     blurred: np.ndarray,
     kernel_size: int,
@@ -381,8 +414,14 @@ def estimate_kernel(
 
     Raises
     ------
+    TypeError
+        If ``config`` is no :class:`EstimatorConfig`, ``corrector`` no bool, ``generator`` or
+        ``progress`` not callable, ``valid`` no boolean array, ``init`` no array, or a scale or
+        ``kernel_size`` no number.
     ValueError
-        If ``blurred`` is not a 2-D image in [0, 1] or ``kernel_size`` does not fit it.
+        If ``blurred`` is not a 2-D image in [0, 1], ``kernel_size`` does not fit it, ``valid``
+        has another shape, ``init`` is no finite non-negative kernel, or the scales are not
+        ``0 <= init_scale < final_scale <= 1``.
 
     Examples
     --------
@@ -399,6 +438,10 @@ def estimate_kernel(
     cfg = EstimatorConfig() if config is None else config
     blurred = as_image(blurred, channel_axis=None, name="blurred (the gray or luminance image)")
     check_kernel_size(kernel_size, blurred.shape)
+    check_options(cfg, generator, corrector, progress)
+    init_scale, final_scale = check_scales(init, init_scale, final_scale)
+    if valid is not None:
+        check_valid(valid, blurred.shape)
     if not corrector:
         generator = _or_shrinkage(generator)
     sigma = estimate_noise(blurred)
