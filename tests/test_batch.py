@@ -108,6 +108,20 @@ def test_single_photo_refuses_batch_options(tmp_path: Path, capsys: pytest.Captu
     assert "for batches" in capsys.readouterr().err
 
 
+def test_a_stopped_pool_gives_ctrl_c_back(tmp_path: Path) -> None:
+    """The pool ignores Ctrl-C while it stops its workers, then puts the handler back: a program
+    that runs batches in-process (and each process it starts later, which inherits an ignored
+    signal) must still stop on Ctrl-C (issue #29: a test's subprocess could not be interrupted)."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    jobs = [batch.PhotoJob("smooth", str(tmp_path / f"missing{i}.png"), str(tmp_path / f"out{i}.png"), {}, 10**6, 95) for i in range(3)]
+    outcomes = batch._in_pool(jobs, 2)
+    assert next(outcomes).status == "failed"
+    outcomes.close()  # the consumer stops early: the pool's clean-up runs
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_planning(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     for d in (a, b):

@@ -231,20 +231,25 @@ def _in_pool(jobs: list[PhotoJob], workers: int) -> Generator[Outcome, None, Non
     except BaseException:
         # Stopped (Ctrl-C, SIGTERM) or failed: no new photo starts, and the running ones stop now,
         # each removing its temporary file, instead of finishing unrecorded. A second Ctrl-C must
-        # not cut this clean-up short (it would leave the workers running).
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        # The workers go first: the pool then fails the photos still queued itself (cancelling
-        # them beforehand races with that and makes CPython 3.11 print an InvalidStateError).
-        processes = list(getattr(pool, "_processes", {}).values())
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(STOP_GRACE_S)
-            if process.is_alive():
-                process.kill()
-        _remove_temporaries(jobs)  # of a worker that had to be killed
-        pool.shutdown(wait=True)
+        # not cut this clean-up short (it would leave the workers running). The handler is put
+        # back afterwards: a program that runs batches in-process (and every process it starts,
+        # which inherits an ignored signal) must still stop on Ctrl-C.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
+        try:
+            # The workers go first: the pool then fails the photos still queued itself (cancelling
+            # them beforehand races with that and makes CPython 3.11 print an InvalidStateError).
+            processes = list(getattr(pool, "_processes", {}).values())
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(STOP_GRACE_S)
+                if process.is_alive():
+                    process.kill()
+            _remove_temporaries(jobs)  # of a worker that had to be killed
+            pool.shutdown(wait=True)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         raise
     pool.shutdown(wait=True)
 
