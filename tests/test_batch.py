@@ -210,6 +210,9 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_report_true(tmp_path: Path, mode
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # A test suite started in the background (`make test &`, nohup) ignores Ctrl-C, and so would
+        # the batch, rightly (nohup's convention): give it the terminal's default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     if "--dask" in mode:
         pytest.importorskip("dask.distributed")
