@@ -330,11 +330,17 @@ def beta_steps(cfg: EstimatorConfig) -> int:
     return ladder_steps(beta_steps_start(cfg), cfg.beta_max, cfg.beta_rate)
 
 
+def check_config(cfg: object) -> None:
+    """A one-line ``TypeError`` unless ``cfg`` is an :class:`EstimatorConfig` instance (a dict or
+    the class itself would fail deep inside the estimator)."""
+    if not isinstance(cfg, EstimatorConfig):
+        raise TypeError(f"config must be an EstimatorConfig (e.g. gencor.EstimatorConfig(iterations=3)) or None, got {type(cfg).__name__}")
+
+
 def check_options(cfg: object, generator: object, corrector: object, progress: object) -> None:
     """A one-line ``TypeError`` for a keyword of :func:`estimate_kernel` of the wrong kind: any
     truthy ``corrector`` (``"no"`` too) would keep the Corrector."""
-    if not isinstance(cfg, EstimatorConfig):
-        raise TypeError(f"config must be an EstimatorConfig (e.g. gencor.EstimatorConfig(iterations=3)) or None, got {type(cfg).__name__}")
+    check_config(cfg)
     if generator is None or not callable(generator):
         raise TypeError(f"generator must be a function (a GeneratorFactory), got {type(generator).__name__}")
     check_flag(corrector, "corrector")

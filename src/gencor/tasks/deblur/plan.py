@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from gencor.generators import generator_factory
-from gencor.kernels.estimate import EstimatorConfig, GeneratorFactory, KernelEstimate, estimate_kernel, pyramid_sizes
+from gencor.kernels.estimate import EstimatorConfig, GeneratorFactory, KernelEstimate, check_config, estimate_kernel, pyramid_sizes
 from gencor.kernels.l0 import L0Config
 from gencor.layout import luminance
 from gencor.noise import estimate_noise
@@ -214,8 +214,7 @@ def _check(options: Options, arr: np.ndarray) -> tuple[bool, int, GeneratorFacto
         check_lam(options.lam)
     for name in ("corrector", "final_stage", "force"):
         check_flag(getattr(options, name), name)
-    if not isinstance(options.config, EstimatorConfig):
-        raise TypeError(f"config must be an EstimatorConfig (e.g. gencor.EstimatorConfig(iterations=3)) or None, got {type(options.config).__name__}")
+    check_config(options.config)
     check_callback(options.progress, "progress")
     kernel_size = options.kernel_size
     auto = isinstance(kernel_size, str) and kernel_size == AUTO
