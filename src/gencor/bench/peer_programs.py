@@ -180,6 +180,13 @@ def debug_scales(folder: Path) -> list[np.ndarray]:
     return [last[s] for s in sorted(last)]
 
 
+def _fresh(folder: Path) -> Path:
+    """An empty ``folder``: a peer's debug files of an earlier photo must not be read as this one's."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def run_ipol(peers: Peers, y: np.ndarray, size: int, work: Path, *, debug: bool = False) -> PeerRun:
     """The IPOL peer with its defaults, and its own TV deconvolution."""
     work.mkdir(parents=True, exist_ok=True)
@@ -187,8 +194,7 @@ def run_ipol(peers: Peers, y: np.ndarray, size: int, work: Path, *, debug: bool 
     save_png(src, y)
     args = [str(peers.ipol_estimate), str(size), str(src), str(k)]
     if debug:
-        (work / "debug").mkdir(exist_ok=True)
-        args.append(f"--debug={work / 'debug'}")
+        args.append(f"--debug={_fresh(work / 'debug')}")
     env = single_threaded_env()
     _run(args, what="the IPOL peer's estimate-kernel", env=env)
     _run([str(peers.ipol_deconv), str(src), str(k), str(out)], what="the IPOL peer's deconv", env=env)
@@ -203,8 +209,7 @@ def run_hn(peers: Peers, y: np.ndarray, size: int, sigma: float, work: Path, *, 
     args = [str(peers.hn_estimate), str(size), str(src), str(k)]
     args += ["--lambda-min", f"{HN_LAMBDA_PER_SIGMA * sigma:.8g}", "--gamma", f"{HN_GAMMA_PER_SIGMA * sigma:.8g}"]
     if debug:
-        (work / "debug").mkdir(exist_ok=True)
-        args.append(f"--debug={work / 'debug'}")
+        args.append(f"--debug={_fresh(work / 'debug')}")
     env = single_threaded_env()
     _run(args, what="the high-noise peer's estimate-kernel", env=env)
     if peers.ffdnet is not None:
