@@ -146,3 +146,27 @@ def test_debug_kernels_are_read_per_scale_coarse_to_fine(tmp_path: Path) -> None
     got = debug_scales(tmp_path)
     assert [k.shape[0] for k in got] == [3, 5, 9]
     assert got[0][1, 1] == pytest.approx(2 / 3) and got[1][2, 2] == pytest.approx(3 / 4)
+
+
+def test_a_run_writes_its_table_and_a_partial_run_merges_into_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    import gencor.bench.peers as peers
+
+    photos = tmp_path / "data" / "test" / "Set12"
+    photos.mkdir(parents=True)
+    for name, seed in (("a", 1), ("b", 2)):
+        Image.fromarray(np.uint8(np.round(255 * shapes_image(240, seed=seed)))).save(photos / f"{name}.png")
+    monkeypatch.setitem(peers.VARIANTS, "delta", peers.Variant("estimator", lambda y, n, s: np.pad(np.ones((1, 1)), n // 2), "a stand-in"))
+    common = dict(data=tmp_path / "data", names=["delta"], peers=None, scratch=tmp_path / "scratch", header="# h", jobs=1, rolled=1, dump=None, quiet=True)
+    out = tmp_path / "out"
+    rows = peers.run_peers(sets=["noisy0.01"], out_dir=out, limit=None, only=None, **common)  # type: ignore[arg-type]
+    assert [r["photo"] for r in rows] == ["noisy0.01/Set12/a", "noisy0.01/Set12/b"]
+    first = existing_rows(out, "peers", COLUMNS)
+    again = peers.run_peers(sets=["noisy0.01"], out_dir=out, limit=None, only=["Set12/b"], **common)  # type: ignore[arg-type]
+    assert [r["photo"] for r in again] == ["noisy0.01/Set12/b"]
+    merged = existing_rows(out, "peers", COLUMNS)
+    assert [r["photo"] for r in merged] == [r["photo"] for r in first] and merged[0] == first[0]
+    peers.run_peers(sets=["noisy0.01"], out_dir=out, limit=1, only=None, **common)  # type: ignore[arg-type]
+    assert len(existing_rows(out, "peers_first1", COLUMNS)) == 1 and existing_rows(out, "peers", COLUMNS) == merged
+    assert "noisy0.01 2 of 2" in (out / "peers.md").read_text()
