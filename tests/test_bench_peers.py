@@ -134,7 +134,11 @@ def test_per_scale_dumps_find_where_the_kernels_part(tmp_path: Path) -> None:
     assert [r["scale"] for r in table] == [0, 1, 2] and table[0]["similarity"] == pytest.approx(1.0)
     rows = [{"photo": case.photo, "program": "hn", "similarity": 0.9}, {"photo": case.photo, "program": "gencor", "similarity": 0.3}]
     text = scale_summary(tmp_path, rows)
-    assert "| noisy0.01/shapes | gencor | hn | 0.300 | 0.900 | 3/3 | 3 | 2 |" in text
+    line = next(s for s in text.splitlines() if s.startswith("| noisy0.01/shapes |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[:8] == ["noisy0.01/shapes", "gencor", "hn", "0.300", "0.900", "3/3", "3", "2 (7/7)"]
+    assert cells[9:11] == ["2 (7/7)", "7/7"]  # behind the peer from the last scale on; same support
+    assert "gencor against hn: 1 cases" in text
 
 
 def test_debug_kernels_are_read_per_scale_coarse_to_fine(tmp_path: Path) -> None:

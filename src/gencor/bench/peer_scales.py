@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: Two kernels of one scale whose similarity falls under this have parted.
 LEAVES = 0.7
+#: gencor's kernel is behind the peer's at a scale where its similarity to the truth is lower by more than this.
+BEHIND = 0.05
 #: Taps at or above this share of the kernel's maximum make its support.
 SUPPORT_SHARE = 0.05
 #: Side of each kernel's panel in the strip, in inches, and the strip's resolution.
@@ -144,42 +146,83 @@ def first_departure(scale_table: Sequence[Row]) -> Row | None:
     return next((r for r in sorted(scale_table, key=lambda r: r["scale"]) if r["similarity"] < LEAVES), None)
 
 
+def first_behind(scale_table: Sequence[Row]) -> Row | None:
+    """The first scale from which gencor's kernel stays farther from the truth than the peer's by
+    more than ``BEHIND`` (``None``: it never falls behind for good)."""
+    ordered = sorted(scale_table, key=lambda r: r["scale"])
+    behind = [r["peer_vs_truth"] - r["gencor_vs_truth"] > BEHIND for r in ordered]
+    return next((r for i, r in enumerate(ordered) if all(behind[i:])), None)
+
+
+def _pair_row(photo: str, g: str, p: str, sg: float, sp: float, pair: list[Row]) -> Row:
+    pair = sorted(pair, key=lambda t: t["scale"])
+    first, behind, last = first_departure(pair), first_behind(pair), pair[-1]
+    return {
+        "photo": photo,
+        "gencor": g,
+        "peer": p,
+        "final_gencor": sg,
+        "final_peer": sp,
+        "sizes_coarsest": f"{pair[0]['gencor_size']}/{pair[0]['peer_size']}",
+        "scales": len(pair),
+        "parts_at": "never" if first is None else f"{first['scale']} ({first['gencor_size']}/{first['peer_size']})",
+        "similarity_there": "" if first is None else first["similarity"],
+        "behind_from": "never" if behind is None else f"{behind['scale']} ({behind['gencor_size']}/{behind['peer_size']})",
+        "support_final": f"{last['gencor_support']}/{last['peer_support']}",
+        "zero_share_final": last["gencor_zero_share"],
+    }
+
+
+SUMMARY_COLUMNS = [
+    "photo",
+    "gencor",
+    "peer",
+    "final_gencor",
+    "final_peer",
+    "sizes_coarsest",
+    "scales",
+    "parts_at",
+    "similarity_there",
+    "behind_from",
+    "support_final",
+    "zero_share_final",
+]
+
+
 def scale_summary(folder: Path, rows: Sequence[Row]) -> str:
-    """``scales.md``: on the cases where a peer's final kernel beats a gencor program's, the first
-    scale where they part, what each kernel is there, and how often each scale is the first."""
+    """``scales.md``: on the cases where a peer's final kernel beats a gencor program's, where
+    they part, from which scale gencor's kernel stays farther from the truth, and the supports of
+    both final kernels."""
     final = {(r["photo"], r["program"]): r.get("similarity") for r in rows}
     found = []
     for photo in dict.fromkeys(r["photo"] for r in rows):
         table = existing_rows(folder, f"{file_stem(photo)}_scales", SCALE_COLUMNS)
         for g, p in dict.fromkeys((t["gencor"], t["peer"]) for t in table):
             sg, sp = final.get((photo, g)), final.get((photo, p))
-            if not (isinstance(sg, float) and isinstance(sp, float) and sp > sg):
-                continue
-            pair = [t for t in table if (t["gencor"], t["peer"]) == (g, p)]
-            first = first_departure(pair)
-            coarsest = min(pair, key=lambda t: t["scale"])
-            found.append(
-                {
-                    "photo": photo,
-                    "gencor": g,
-                    "peer": p,
-                    "final_gencor": sg,
-                    "final_peer": sp,
-                    "coarsest_sizes": f"{coarsest['gencor_size']}/{coarsest['peer_size']}",
-                    "scales": len(pair),
-                    "first_parting_scale": "never" if first is None else first["scale"],
-                    **({} if first is None else {k: first[k] for k in SCALE_COLUMNS[4:]}),
-                }
-            )
-    columns = ["photo", "gencor", "peer", "final_gencor", "final_peer", "coarsest_sizes", "scales", "first_parting_scale", *SCALE_COLUMNS[4:]]
-    counts: dict[str, int] = {}
-    for f in found:
-        counts[str(f["first_parting_scale"])] = counts.get(str(f["first_parting_scale"]), 0) + 1
+            if isinstance(sg, float) and isinstance(sp, float) and sp > sg:
+                found.append(_pair_row(photo, g, p, sg, sp, [t for t in table if (t["gencor"], t["peer"]) == (g, p)]))
+    lines = []
+    for g, p in dict.fromkeys((f["gencor"], f["peer"]) for f in found):
+        cases = [f for f in found if (f["gencor"], f["peer"]) == (g, p)]
+        parts = [f["parts_at"].split(" ")[0] for f in cases]
+        from_finest = [f["scales"] - 1 - int(x) for f, x in zip(cases, parts, strict=True) if x != "never"]
+        ratio = [int(a) / max(int(b), 1) for a, b in (f["support_final"].split("/") for f in cases)]
+        lines.append(
+            f"- {g} against {p}: {len(cases)} cases where {p} is closer to the truth. They part at the coarsest scale in "
+            f"{parts.count('0')}, never in {parts.count('never')}; scales before the finest where they part: median "
+            f"{np.median(from_finest) if from_finest else float('nan'):.1f}. gencor's final support / the peer's: median {np.median(ratio):.2f}, "
+            f"under 0.8 in {sum(r < 0.8 for r in ratio)}; gencor's final kernel is zero on a median {np.median([f['zero_share_final'] for f in cases]):.2f} "
+            "of its taps."
+        )
     text = (
         "# Where gencor's kernel leaves the peer's\n\nCases where the peer's final kernel is closer to the truth than gencor's. "
-        f"Scale 0 is the coarsest; two kernels part where their similarity (both resampled to the larger size) falls under {LEAVES}. "
-        f"Sizes gencor/peer; support = side of the taps >= {SUPPORT_SHARE} of the maximum; zero share = gencor's exactly-zero taps.\n\n"
-        f"First parting scale, count: {', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}\n\n" + markdown_table(found, columns)
+        f"Scale 0 is the coarsest; sizes are gencor/peer. parts_at: the first scale where the two kernels' similarity (both resampled to the "
+        f"larger size) falls under {LEAVES}; behind_from: the scale from which gencor's kernel stays farther from the truth (resampled to its "
+        f"size) than the peer's by more than {BEHIND}; support: side of the taps >= {SUPPORT_SHARE} of the maximum; zero share: gencor's "
+        "exactly-zero taps. The per-scale tables are the PHOTO_scales.csv files beside this one, the kernels the PHOTO.png strips.\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + markdown_table(found, SUMMARY_COLUMNS)
     )
     write_text(folder / "scales.md", text)
     return text
