@@ -141,7 +141,10 @@ def _try_ffdnet(folder: Path, scratch: Path) -> tuple[Path | None, str]:
         _ffdnet(folder, probe, scratch / "ffdnet_probe_out.tif", 0.02)
     except ValueError as exc:
         return None, f"FFDNet does not run here ({exc}): the high-noise peer's TV deconvolution runs on the noisy photo"
-    return folder, "FFDNet (its shipped gray weights, on the CPU) before the TV deconvolution"
+    return folder, (
+        "FFDNet given sigma (its script and shipped gray weights, on the CPU, with a one-line shim for the old scikit-image name it imports) "
+        "before the TV deconvolution"
+    )
 
 
 def _ffdnet(folder: Path, noisy: Path, out: Path, sigma: float) -> None:
