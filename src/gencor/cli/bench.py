@@ -195,6 +195,47 @@ def _synthetic(args: argparse.Namespace) -> None:
     )
 
 
+def _names(text: str, allowed: tuple[str, ...], option: str) -> list[str]:
+    """A comma-separated list of names from ``allowed``, or a one-line error naming ``option``."""
+    names = [n for n in text.split(",") if n]
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        raise ValueError(f"{option} {text!r}: choose from {', '.join(allowed)}")
+    return names
+
+
+def _peers(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from gencor.bench.peer_programs import build_peers, check_sources
+    from gencor.bench.peers import PEERS, SETS, VARIANTS, peers_header, run_peers
+
+    check_sources(Path(args.ipol_src), Path(args.hn_src))
+    sets = _names(args.sets, SETS, "--sets")
+    names = [*_names(args.peers, PEERS, "--peers"), *_names(args.variants, tuple(VARIANTS), "--variants")]
+    if args.build is not None and Path(args.build).exists() and not Path(args.build).is_dir():
+        raise ValueError(f"--build {args.build} is not a folder")
+    with tempfile.TemporaryDirectory(prefix="gencor-peers-") as tmp:
+        build = Path(args.build) if args.build else Path(tmp)
+        peers = build_peers(Path(args.ipol_src), Path(args.hn_src), build)
+        header = peers_header(args, sets=sets, names=names, ffdnet=peers.ffdnet_note)
+        run_peers(
+            data=Path(args.data),
+            sets=sets,
+            names=names,
+            peers=peers,
+            scratch=Path(tmp),
+            out_dir=Path(args.out),
+            header=header,
+            jobs=args.jobs,
+            limit=args.limit,
+            only=args.only,
+            rolled=args.rolled,
+            dump=Path(args.dump_scales) if args.dump_scales else None,
+            quiet=args.quiet,
+        )
+
+
 def _outputs(q: argparse.ArgumentParser, what: str = "tables and figures") -> None:
     q.add_argument("--out", default=DOCS, metavar="DIR", help=f"folder for {what} (default {DOCS})")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -339,6 +380,51 @@ def add_parser(sub: Any) -> None:
         if name == "smooth":
             q.add_argument("--lam", type=positive_float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
         q.set_defaults(func=_checked(func))
+
+    q = bsub.add_parser(
+        "peers",
+        help="gencor side by side with the two public C++ peers (IPOL 2019 l0, and its high-noise variant), built from their sources",
+        description="Build the IPOL 2019 l0-gradient deblurring code and its high-noise variant from the folders of their sources (copied to --build, "
+        "built with make and cmake; GPL programs, never shipped with gencor), then run them and gencor's variants on the same photos with the same "
+        "kernel size (the true extent made odd) and noise level (the true one): the noisy set at 0.01 and 0.02, Levin's 32 images and rolled "
+        "training photos. Per case and program: kernel similarity, error ratio (same deconvolution), PSNR gain of its own output, seconds. "
+        "Writes peers.md, peers.csv and an ER CDF plot per set.",
+    )
+    q.add_argument("--ipol-src", required=True, metavar="DIR", help="the IPOL peer's sources (planetscope_sharpness of planetlabs/radiometric_normalization)")
+    q.add_argument("--hn-src", required=True, metavar="DIR", help="the high-noise peer's sources (kidanger/high-noise-deblurring)")
+    q.add_argument("--build", default=None, metavar="DIR", help="where to copy and build them (default a temporary folder, removed after)")
+    q.add_argument("--data", default=str(DATA), metavar="DIR", help=f"the shared data folder: test/, levin09/, train/BSDS500/train/ (default {DATA})")
+    q.add_argument(
+        "--sets",
+        default="noisy0.01,noisy0.02,levin,rolled",
+        metavar="S,S",
+        help="which sets (default noisy0.01,noisy0.02,levin,rolled); a subset merges its rows into the existing table",
+    )
+    q.add_argument("--peers", default="ipol,hn", metavar="P,P", help="which peers (default ipol,hn)")
+    q.add_argument(
+        "--variants",
+        default="gencor,gencor-auto",
+        metavar="V,V",
+        help="which gencor variants: gencor, gencor-auto (whole pipeline), gencor-est, gencor-l0 (estimator only) (default gencor,gencor-auto)",
+    )
+    q.add_argument("--rolled", type=positive_int, default=8, metavar="N", help="rolled training photos (default 8)")
+    q.add_argument(
+        "--dump-scales",
+        default=None,
+        metavar="DIR",
+        help="also write every program's kernel at every scale, per case, and where gencor's leaves the peer's (DIR/scales.md)",
+    )
+    q.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="re-run only these cases (SET/NAME or NAME): their rows replace theirs in the existing table, the other rows stay",
+    )
+    q.add_argument("--jobs", type=positive_int, default=1, metavar="N", help="worker processes (default 1: the timings are single-threaded)")
+    q.add_argument("--limit", type=positive_int, default=None, metavar="N", help=LIMIT_HELP.format(what="cases of each set"))
+    _outputs(q, "peers.md, peers.csv and the plots")
+    q.set_defaults(func=_checked(_peers))
 
     for name, func, data, ks, help_ in (
         ("levin", _levin, DATA / "levin09", "auto", "Levin et al. 2009: 32 images, 8 kernels, Levin's comp_upto_shift protocol"),
