@@ -16,6 +16,7 @@ from gencor.assess import kernel_similarity
 from gencor.kernels.estimate import KernelEstimate, pyramid_sizes, resize_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.local import local_grid
+from gencor.kernels.noiseaware import NoiseAwareConfig, estimate_kernel_noise_aware, pyramid
 from gencor.kernels.postprocess import delta_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
@@ -26,6 +27,9 @@ from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_win
 #: family's per pixel (the patch minimum at every splitting step); on a 1 MP photo a 400 px window
 #: takes 6 s where 640 px took 15 s.
 DARK_WINDOW = 400
+#: The noise-aware family's kernel keeps the taps above this share of its peak: it has no
+#: threshold of its own, and the faint part of a long path is what a tighter crop would cut.
+SUPPORT_THRESHOLD = 0.05
 #: Largest side of each of the two windows whose kernels are compared.
 PAIR_WINDOW = 400
 
@@ -167,6 +171,33 @@ class DarkChannel:
         return found
 
 
+class NoiseAware:
+    """The third prior family: L0 latent gradients with the kernel fitted on intensities, the
+    priors tied to the measured noise (:mod:`gencor.kernels.noiseaware`). Cheap enough to run once
+    at the largest size of the ladder: a window larger than the blur costs it little, and one
+    smaller would cut the blur. Its kernel is then cropped to its support, generously."""
+
+    prior = "intensity"
+    names: tuple[str, ...] = ("intensity",)
+
+    def find(self, plan: Plan, found: Found) -> Found:
+        size = plan.ladder[-1]
+        cfg = NoiseAwareConfig()
+        plan.steps.total += cfg.iterations * len(pyramid(plan.y.shape, size, cfg.ratio))
+        est = estimate_kernel_noise_aware(plan.y, size, sigma=plan.sigma, config=cfg, progress=plan.steps.run(f"noise-aware {size} px"))
+        plan.clock.lap("estimation")
+        kernel = est.kernel
+        half = min(range(len(est.scales)), key=lambda i: abs(est.scales[i].kernel_size / size - SIZING_SCALE))
+        k_half = est.scales[half].kernel
+        stability = kernel_similarity(k_half, resize_kernel(kernel, k_half.shape[0]))
+        cut = touches_border(kernel)
+        if plan.auto:
+            extent = kernel_extent(kernel, threshold=SUPPORT_THRESHOLD)
+            kernel = crop_kernel(kernel, size_for_extent(extent, lo=min(MIN_AUTO_SIZE, size), hi=size))
+        found.candidates["intensity"] = Candidate(kernel, stability, plan.auto and cut)
+        return found
+
+
 class LightStreaks:
     """Night photos: the streak of an isolated light (:mod:`gencor.kernels.streaks`) is the kernel's
     own path, whatever the priors say; its stability is how well the streaks of different lights
@@ -203,7 +234,7 @@ class LocalGrid:
 
 
 #: The families, in the order they run.
-REGISTRY: tuple[Family, ...] = (GCM(), DarkChannel(), LightStreaks(), LocalGrid())
+REGISTRY: tuple[Family, ...] = (GCM(), DarkChannel(), NoiseAware(), LightStreaks(), LocalGrid())
 #: The prior family of each candidate kernel, for the ``consensus`` evidence.
 FAMILIES = {name: family.prior for family in REGISTRY for name in family.names}
 
