@@ -24,6 +24,7 @@ DOCUMENTED = [
     "gencor.tasks.smooth",
     "gencor.tasks.sketch",
     "gencor.kernels.estimate",
+    "gencor.kernels.noiseaware",
     "gencor.io.read",
     "gencor.io.write",
     "gencor.operators.filterflow",

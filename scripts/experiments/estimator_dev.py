@@ -11,6 +11,9 @@ of a deconvolution with its kernel against the one with the true kernel.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from multiprocessing import Pool
@@ -18,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tifffile
 
 from gencor.bench.synthetic import Case, make_case
 from gencor.kernels.estimate import estimate_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
+from gencor.kernels.noiseaware import NoiseAwareConfig, estimate_kernel_noise_aware
 from gencor.kernels.size import SIZE_MARGIN, odd
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
@@ -30,9 +35,42 @@ from gencor.tasks.deconv import deconvolve, default_lam
 DATA = Path("../shared/data/train/BSDS500/train")
 
 
-def variants(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
+def _peer(binary: str, y: np.ndarray, n: int, sigma: float | None) -> np.ndarray:
+    """The high-noise C++ peer (built outside the project, path in $HN_ESTIMATE), given ``sigma``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "y.tif", Path(tmp) / "k.tif"
+        tifffile.imwrite(src, y.astype(np.float32))
+        opts = [] if sigma is None else ["--lambda-min", str(0.5 * sigma), "--gamma", str(200 * sigma)]
+        subprocess.run([binary, str(n), str(src), str(out), *opts], check=True, capture_output=True)
+        return np.asarray(tifffile.imread(out), dtype=float)
+
+
+def variants(name: str) -> Callable[[np.ndarray, int, float], np.ndarray]:
     if name == "base":
-        return lambda y, n: estimate_kernel(y, n).kernel
+        return lambda y, n, s: estimate_kernel(y, n).kernel
+    if name in ("hn", "hn-auto"):
+        binary = os.environ["HN_ESTIMATE"]
+        return lambda y, n, s: _peer(binary, y, n, None if name == "hn-auto" else s)
+    if name.startswith("na"):
+        opts: dict[str, Any] = {}
+        use_sigma, scale = True, 0.0
+        for part in name.split(":")[1:]:
+            key, val = part.split("=")
+            if key == "oversize":  # the window this many times the given size (odd, within the photo)
+                scale = float(val)
+                continue
+            if key == "sigma":
+                use_sigma = val == "true"
+                continue
+            opts[key] = type(getattr(NoiseAwareConfig(), key))(float(val))
+        na = NoiseAwareConfig(**opts)
+
+        def run(y: np.ndarray, n: int, s: float) -> np.ndarray:
+            if scale:
+                n = min(odd(n * scale), min(y.shape) // 2 // 2 * 2 - 1)
+            return estimate_kernel_noise_aware(y, n, sigma=s if use_sigma else None, config=na).kernel
+
+        return run
     if name.startswith("l0"):
         kw: dict[str, Any] = {}
         fixed = 0
@@ -43,7 +81,7 @@ def variants(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
                 continue
             kw[key] = type(getattr(L0Config(), key))(float(val))
         cfg = L0Config(**kw)
-        return lambda y, n: estimate_kernel_l0(y, fixed or n, config=cfg).kernel
+        return lambda y, n, s: estimate_kernel_l0(y, fixed or n, config=cfg).kernel
     raise ValueError(name)
 
 
@@ -52,14 +90,14 @@ def cases(data: Path, n: int, sigma: float, max_kernel: int, seed: int, stride: 
     return [Case(f.stem, str(f), seed * 1000 + i, sigma, max_kernel, 320, "centre", i % 3 == 0) for i, f in enumerate(files)]
 
 
-def one(job: tuple[Case, str]) -> dict[str, Any]:
-    case, name = job
+def one(job: tuple[Case, str, int]) -> dict[str, Any]:
+    case, name, margin = job
     sharp, blurred, k = make_case(case)
     ys, xs = np.nonzero(k)
     extent = int(max(np.ptp(ys), np.ptp(xs)) + 1)
-    size = odd(extent + 2 * SIZE_MARGIN)
+    size = odd(extent + 2 * margin)
     t = time.perf_counter()
-    est = variants(name)(blurred, size)
+    est = variants(name)(blurred, size, case.sigma)
     sec = time.perf_counter() - t
     lam = default_lam(estimate_noise(blurred))
     out = image_scores(deconvolve(blurred, est, lam=lam).image, sharp)
@@ -85,13 +123,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--margin", type=int, default=SIZE_MARGIN, help=f"pixels added on each side of the true extent (default {SIZE_MARGIN})")
     ap.add_argument("--data", type=Path, default=DATA, help=f"training photos (default {DATA})")
     ap.add_argument("--stride", type=int, default=7, help="every STRIDE-th photo of --data (default 7)")
     a = ap.parse_args()
     cs = cases(a.data, a.n, a.sigma, a.max_kernel, a.seed, a.stride)
     with Pool(a.jobs) as pool:
         for v in a.variants:
-            rows = pool.map(one, [(c, v) for c in cs])
+            rows = pool.map(one, [(c, v, a.margin) for c in cs])
             er = np.array([r["er"] for r in rows])
             if a.verbose:
                 for r in rows:

@@ -14,6 +14,7 @@ from scipy import ndimage
 from gencor.generators import generator_factory
 from gencor.kernels.estimate import EstimatorConfig, GeneratorFactory, KernelEstimate, check_config, estimate_kernel, pyramid_sizes
 from gencor.kernels.l0 import L0Config
+from gencor.kernels.noiseaware import NoiseAwareConfig, pyramid
 from gencor.layout import luminance
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import check_lam, clipped_pixels
@@ -241,14 +242,17 @@ def make_plan(image: np.ndarray, options: Options, clock: Clock) -> Plan:
     window = best_window(gray, max(ESTIMATION_WINDOW, 4 * max_size))
     has_coarse = levels(max_size, 0.0, SIZING_SCALE) > 0
     first = SIZING_LADDER[0] if auto and max_size > SIZING_LADDER[0] else max_size
-    # The GCM family's first rung and its two checks, and the dark family's first rung; later rungs
-    # add their steps when they start.
+    ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
+    y = gray[window]
+    # The GCM family's first rung and its two checks, the dark family's first rung and the
+    # noise-aware run at the ladder's top; later rungs add their steps when they start.
     iterations = options.config.iterations
+    noise_aware = NoiseAwareConfig()
+    unclipped = valid is None or bool(valid[window].all())  # the noise-aware family runs only then
     steps = Steps(
         options.progress,
         iterations * (3 * levels(first, 0, SIZING_SCALE) + levels(first, SIZING_SCALE, 1.0))
-        + (L0Config().iterations * len(pyramid_sizes(first)) if has_coarse else 0),
+        + (L0Config().iterations * len(pyramid_sizes(first)) if has_coarse else 0)
+        + (noise_aware.iterations * len(pyramid(y.shape, ladder[-1], noise_aware.ratio)) if has_coarse and unclipped else 0),
     )
-    ladder = [n for n in SIZING_LADDER if n < max_size] + [max_size] if auto else [max_size]
-    y = gray[window]
     return Plan(options, arr, gray, sigma, valid, auto, max_size, window, y, ladder, has_coarse, is_flat(y, sigma), factory, steps, clock)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gencor.assess import Evidence, confidence, kernel_similarity, overshoot, residual, ringing, spread
-from gencor.tasks.deblur.families import FAMILIES, Found
+from gencor.tasks.deblur.families import FAMILIES, WITNESSES, Found
 from gencor.tasks.deblur.plan import Plan
 from gencor.tasks.deconv import LAM_MAX, deconvolve, default_lam
 
@@ -39,11 +39,11 @@ def score_kernel(
 
 
 def consensus(kernels: dict[str, np.ndarray], *, fallback: float) -> dict[str, float]:
-    """Each kernel's best similarity to a kernel of another prior family (``fallback`` when there
-    is none)."""
+    """Each kernel's best similarity to a kernel of another prior family that is a witness
+    (``fallback`` when there is none)."""
     out = {}
     for name, k in kernels.items():
-        others = [kernel_similarity(k, o) for n, o in kernels.items() if FAMILIES[n] != FAMILIES[name]]
+        others = [kernel_similarity(k, o) for n, o in kernels.items() if FAMILIES[n] != FAMILIES[name] and n in WITNESSES]
         out[name] = max(others) if others else fallback
     return out
 
