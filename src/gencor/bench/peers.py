@@ -127,11 +127,18 @@ def _l0(y: np.ndarray, size: int, sigma: float) -> KernelEstimate:
     return estimate_kernel_l0(y, size)
 
 
+def _noise_aware(y: np.ndarray, size: int, sigma: float) -> KernelEstimate:
+    from gencor.kernels.noiseaware import estimate_kernel_noise_aware
+
+    return estimate_kernel_noise_aware(y, size, sigma=sigma)
+
+
 VARIANTS: dict[str, Variant] = {
     "gencor": Variant("pipeline", _deblur_fixed, "deblur(y, kernel_size=N), default options"),
     "gencor-auto": Variant("pipeline", _deblur_auto, 'deblur(y, kernel_size="auto"), default options'),
     "gencor-est": Variant("estimator", _gcm, "estimate_kernel(y, N) with the shipped CNN generator (the GCM estimator alone)"),
     "gencor-l0": Variant("estimator", _l0, "estimate_kernel_l0(y, N) (the l0 family alone)"),
+    "gencor-na": Variant("estimator", _noise_aware, "estimate_kernel_noise_aware(y, N, sigma=sigma) (the noise-aware family alone, given the true sigma)"),
 }
 DEFAULT_VARIANTS = ("gencor", "gencor-auto")
 PEERS = ("ipol", "hn")
