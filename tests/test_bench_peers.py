@@ -108,6 +108,7 @@ def test_scoring_with_stand_in_programs(tmp_path: Path) -> None:
         "truth": ("peer", lambda y, n, s: Outcome(case.kernel, own)),
         "delta": ("estimator", lambda y, n, s: Outcome(np.pad(np.ones((1, 1)), n // 2))),
         "broken": ("peer", fails),
+        "zero": ("peer", lambda y, n, s: Outcome(np.zeros((n, n)))),  # a kernel no deconvolution takes
     }
     rows, outcomes = run_case(case, progs)
     got = {r["program"]: r for r in rows}
@@ -118,6 +119,7 @@ def test_scoring_with_stand_in_programs(tmp_path: Path) -> None:
     # An estimator's output is gencor's deconvolution of its kernel: a delta changes little.
     assert abs(got["delta"]["gain_db"]) < got["truth"]["gain_db"]
     assert got["broken"]["note"].startswith("failed: ") and "error_ratio" not in got["broken"]
+    assert got["zero"]["note"].startswith("failed: ") and "error_ratio" not in got["zero"]
     assert set(outcomes) == {"truth", "delta"}
 
 

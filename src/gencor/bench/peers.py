@@ -239,10 +239,11 @@ def run_case(case: PeerCase, progs: dict[str, tuple[str, Program]]) -> tuple[lis
         start = time.perf_counter()
         try:
             out = prog(case.blurred, size, case.sigma)
-        except ValueError as exc:
+            row = score(case, ref, name, kind, out, time.perf_counter() - start)
+        except ValueError as exc:  # a failed run, or a kernel no deconvolution takes (all zero)
             rows.append({"photo": case.photo, "set": case.set, "program": name, "kind": kind, "note": f"failed: {exc}"})
             continue
-        rows.append(score(case, ref, name, kind, out, time.perf_counter() - start))
+        rows.append(row)
         outcomes[name] = out
     return rows, outcomes
 

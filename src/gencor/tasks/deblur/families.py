@@ -21,7 +21,7 @@ from gencor.kernels.postprocess import delta_kernel
 from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
 from gencor.tasks.deblur.local import LocalPlan, local_plan
-from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_window, largest_size, levels, pair_windows
+from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_window, largest_size, levels, pair_windows, runs_noise_aware
 
 #: Side of the window of the dark-channel family. Its latent step costs about twice the GCM
 #: family's per pixel (the patch minimum at every splitting step); on a 1 MP photo a 400 px window
@@ -181,8 +181,8 @@ class NoiseAware:
     """The third family: L0 latent gradients with the kernel fitted on intensities, the
     priors tied to the measured noise (:mod:`gencor.kernels.noiseaware`). Cheap enough to run once
     at the largest size of the ladder: a window larger than the blur costs it little, and one
-    smaller would cut the blur. Its kernel is then cropped to its support, generously. Not run
-    where the window holds clipped lights."""
+    smaller would cut the blur. Its kernel is then cropped to its support, generously. It runs
+    only where :func:`runs_noise_aware` says."""
 
     prior = "intensity"
     names: tuple[str, ...] = ("intensity",)
@@ -193,10 +193,7 @@ class NoiseAware:
     witness = False
 
     def find(self, plan: Plan, found: Found) -> Found:
-        mask = plan.mask(plan.window)
-        if mask is not None and not mask.all():
-            # Its kernel step is a closed form over the whole window, which cannot leave clipped
-            # lights out: on a noisy bench photo with lights its kernel lost 1.2 dB.
+        if not runs_noise_aware(plan.sigma, plan.mask(plan.window)):
             return found
         size = plan.ladder[-1]
         cfg = NoiseAwareConfig()  # its steps are in the plan's total from the start

@@ -128,6 +128,16 @@ def pair_windows(gray: np.ndarray, size: int) -> tuple[tuple[slice, slice], tupl
     return a, (slice(b[0].start + half, b[0].stop + half), b[1])
 
 
+def runs_noise_aware(sigma: float, mask: np.ndarray | None) -> bool:
+    """Whether the noise-aware family runs: on a noisy photo (above the noise at which the GCM
+    family denoises, 0.005), and where no clipped light falls in the window. Its kernel step is a
+    closed form over the whole window, which cannot leave clipped lights out (on a noisy bench
+    photo with lights its kernel lost 1.2 dB); on nearly clean photos its smooth kernels lost to
+    the other families (Levin, measured noise 0.001-0.002: ER <= 3 on 56 % of the images with it
+    against 72 % without)."""
+    return sigma > EstimatorConfig().denoise_above and (mask is None or bool(mask.all()))
+
+
 def largest_size(shape: tuple[int, ...], cap: int) -> int:
     """The largest odd kernel size up to ``cap`` that the estimator accepts for ``shape``."""
     n = min(cap, min(shape[:2]) // 2)
@@ -248,11 +258,11 @@ def make_plan(image: np.ndarray, options: Options, clock: Clock) -> Plan:
     # noise-aware run at the ladder's top; later rungs add their steps when they start.
     iterations = options.config.iterations
     noise_aware = NoiseAwareConfig()
-    unclipped = valid is None or bool(valid[window].all())  # the noise-aware family runs only then
+    noisy = runs_noise_aware(sigma, None if valid is None else valid[window])
     steps = Steps(
         options.progress,
         iterations * (3 * levels(first, 0, SIZING_SCALE) + levels(first, SIZING_SCALE, 1.0))
         + (L0Config().iterations * len(pyramid_sizes(first)) if has_coarse else 0)
-        + (noise_aware.iterations * len(pyramid(y.shape, ladder[-1], noise_aware.ratio)) if has_coarse and unclipped else 0),
+        + (noise_aware.iterations * len(pyramid(y.shape, ladder[-1], noise_aware.ratio)) if has_coarse and noisy else 0),
     )
     return Plan(options, arr, gray, sigma, valid, auto, max_size, window, y, ladder, has_coarse, is_flat(y, sigma), factory, steps, clock)
