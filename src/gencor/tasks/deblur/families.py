@@ -147,6 +147,14 @@ class GCM:
         ]
 
 
+def half_scale_stability(est: KernelEstimate, scales: list[float]) -> float:
+    """How the kernel of the scale nearest :data:`SIZING_SCALE` (``scales``: the image scale of
+    each of ``est.scales``) agrees with the final one: a kernel that changes late is less sure."""
+    half = min(range(len(scales)), key=lambda i: abs(scales[i] - SIZING_SCALE))
+    k_half = est.scales[half].kernel
+    return kernel_similarity(k_half, resize_kernel(est.kernel, k_half.shape[0]))
+
+
 class DarkChannel:
     """The second prior family: the dark-channel L0 estimator (:mod:`gencor.kernels.l0`) with edge
     selection, on its own window with its own size ladder."""
@@ -165,10 +173,7 @@ class DarkChannel:
             if not touches_border(est.kernel) or i == len(plan.ladder) - 1:
                 break
         plan.clock.lap("estimation")
-        sizes = pyramid_sizes(trial)
-        half = min(range(len(sizes)), key=lambda i: abs(sizes[i][0] - SIZING_SCALE))
-        k_half = est.scales[half].kernel
-        stability = kernel_similarity(k_half, resize_kernel(est.kernel, k_half.shape[0]))
+        stability = half_scale_stability(est, [scale for scale, _ in pyramid_sizes(trial)])
         cut = touches_border(est.kernel)
         kernel = est.kernel
         if plan.auto:
@@ -200,9 +205,7 @@ class NoiseAware:
         est = estimate_kernel_noise_aware(plan.y, size, sigma=plan.sigma, config=cfg, progress=plan.steps.run(f"noise-aware {size} px"))
         plan.clock.lap("estimation")
         kernel = est.kernel
-        half = min(range(len(est.scales)), key=lambda i: abs(est.scales[i].kernel_size / size - SIZING_SCALE))
-        k_half = est.scales[half].kernel
-        stability = kernel_similarity(k_half, resize_kernel(kernel, k_half.shape[0]))
+        stability = half_scale_stability(est, [record.kernel_size / size for record in est.scales])
         cut = touches_border(kernel)
         if plan.auto:  # never tighter than the sizing family's window: a crop must not cut the blur
             extent = kernel_extent(kernel, threshold=SUPPORT_THRESHOLD)
