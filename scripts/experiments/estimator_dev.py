@@ -24,7 +24,7 @@ import numpy as np
 import tifffile
 
 from gencor.bench.synthetic import Case, make_case
-from gencor.kernels.estimate import estimate_kernel
+from gencor.kernels.estimate import EstimatorConfig, estimate_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.noiseaware import NoiseAwareConfig, estimate_kernel_noise_aware
 from gencor.kernels.size import SIZE_MARGIN, odd
@@ -46,8 +46,10 @@ def _peer(binary: str, y: np.ndarray, n: int, sigma: float | None) -> np.ndarray
 
 
 def variants(name: str) -> Callable[[np.ndarray, int, float], np.ndarray]:
-    if name == "base":
-        return lambda y, n, s: estimate_kernel(y, n).kernel
+    if name.startswith("base"):
+        settings = dict(part.split("=") for part in name.split(":")[1:])
+        cfg = EstimatorConfig(**{k: type(getattr(EstimatorConfig(), k))(float(v)) for k, v in settings.items()})
+        return lambda y, n, s: estimate_kernel(y, n, config=cfg).kernel
     if name in ("hn", "hn-auto"):
         binary = os.environ["HN_ESTIMATE"]
         return lambda y, n, s: _peer(binary, y, n, None if name == "hn-auto" else s)
