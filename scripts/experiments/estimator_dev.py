@@ -107,6 +107,7 @@ def one(job: tuple[Case, str, int]) -> dict[str, Any]:
     before = image_scores(blurred, sharp)
     return dict(
         name=case.name,
+        saturated=case.saturate,
         extent=extent,
         sim=kernel_similarity(est, k),
         er=out["ssd"] / ref["ssd"],
@@ -137,7 +138,7 @@ def main() -> None:
             if a.verbose:
                 for r in rows:
                     print(
-                        f"  {r['name']:>8} ext {r['extent']:3d} sim {r['sim']:.3f} er {r['er']:6.2f} "
+                        f"  {r['name']:>8} {'sat' if r['saturated'] else '   '} ext {r['extent']:3d} sim {r['sim']:.3f} er {r['er']:6.2f} "
                         f"gain {r['gain']:+6.2f} (true {r['ref_gain']:+.2f}) {r['sec']:.1f}s"
                     )
             print(

@@ -198,7 +198,7 @@ class NoiseAware:
     witness = False
 
     def find(self, plan: Plan, found: Found) -> Found:
-        if not runs_noise_aware(plan.sigma, plan.mask(plan.window)):
+        if not runs_noise_aware(plan.sigma):
             return found
         size = plan.ladder[-1]
         cfg = NoiseAwareConfig()  # its steps are in the plan's total from the start
