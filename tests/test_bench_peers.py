@@ -176,3 +176,41 @@ def test_a_run_writes_its_table_and_a_partial_run_merges_into_it(tmp_path: Path,
     peers.run_peers(sets=["noisy0.01"], out_dir=out, limit=1, only=None, **common)  # type: ignore[arg-type]
     assert len(existing_rows(out, "peers_first1", COLUMNS)) == 1 and existing_rows(out, "peers", COLUMNS) == merged
     assert "noisy0.01 2 of 2" in (out / "peers.md").read_text()
+
+
+def test_a_rerun_of_fewer_programs_keeps_the_other_programs_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    import gencor.bench.peers as peers
+
+    photos = tmp_path / "data" / "test" / "Set12"
+    photos.mkdir(parents=True)
+    for name, seed in (("a", 1), ("b", 2)):
+        Image.fromarray(np.uint8(np.round(255 * shapes_image(240, seed=seed)))).save(photos / f"{name}.png")
+    delta = peers.Variant("estimator", lambda y, n, s: np.pad(np.ones((1, 1)), n // 2), "a delta")
+    box = peers.Variant("estimator", lambda y, n, s: np.full((n, n), 1.0 / n**2), "a box")
+    plotted: list[dict[str, np.ndarray]] = []
+    monkeypatch.setattr(peers, "cdf_plot", lambda curves, path, **kw: plotted.append(curves))
+    monkeypatch.setitem(peers.VARIANTS, "A", delta)
+    monkeypatch.setitem(peers.VARIANTS, "B", delta)
+    common = dict(data=tmp_path / "data", sets=["noisy0.01"], peers=None, scratch=tmp_path / "scratch", header="# h", jobs=1, limit=None,
+                  only=None, rolled=1, dump=None, quiet=True)  # fmt: skip
+    out = tmp_path / "out"
+    first = peers.run_peers(out_dir=out, names=["A", "B"], **common)  # type: ignore[arg-type]
+    monkeypatch.setitem(peers.VARIANTS, "B", box)  # run 2: only B, which now returns another kernel
+    second = peers.run_peers(out_dir=out, names=["B"], **common)  # type: ignore[arg-type]
+    assert [(r["photo"], r["program"]) for r in second] == [("noisy0.01/Set12/a", "B"), ("noisy0.01/Set12/b", "B")]
+    table = existing_rows(out, "peers", COLUMNS)
+    assert [(r["photo"], r["program"]) for r in table] == [(p, q) for p in ("noisy0.01/Set12/a", "noisy0.01/Set12/b") for q in ("A", "B")]
+    want = {**{(r["photo"], "A"): r for r in first if r["program"] == "A"}, **{(r["photo"], "B"): r for r in second}}
+    for row in table:
+        ref = want[(row["photo"], row["program"])]
+        assert row["similarity"] == pytest.approx(ref["similarity"]) and row["error_ratio"] == pytest.approx(ref["error_ratio"])
+    old_b = [r["similarity"] for r in first if r["program"] == "B"]
+    assert all(abs(r["similarity"] - s) > 0.05 for r, s in zip(second, old_b, strict=True))  # B's rows really changed
+    # The summary and the CDF plot are recomputed from the merged rows: A's from run 1, B's from run 2.
+    cells = {line.split("|")[2].strip(): line.split("|") for line in (out / "peers.md").read_text().splitlines() if line.startswith("| noisy0.01 |")}
+    for program, rows in (("A", [r for r in first if r["program"] == "A"]), ("B", second)):
+        assert float(cells[program][5]) == pytest.approx(np.mean([r["similarity"] for r in rows]), abs=1e-3)
+        assert int(cells[program][4]) == 2
+        np.testing.assert_allclose(plotted[-1][program], [r["error_ratio"] for r in rows])

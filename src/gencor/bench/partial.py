@@ -9,7 +9,7 @@ the folder.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 from gencor.bench.common import Row
@@ -52,7 +52,8 @@ def existing_rows(out_dir: Path, stem: str, columns: Sequence[str]) -> list[Row]
         raise ValueError(f"cannot read {path}: {exc}") from None
 
 
-def merged(old: list[Row], new: list[Row]) -> list[Row]:
-    """``new`` in place of the rows of the same photos of ``old``; every photo once, by name."""
-    fresh = {photo_key(r) for r in new}
-    return sorted([*(r for r in old if photo_key(r) not in fresh), *new], key=photo_key)
+def merged(old: list[Row], new: list[Row], key: Callable[[Row], Hashable] = photo_key) -> list[Row]:
+    """``new`` in place of the rows of ``old`` with the same ``key`` (by default the photo: a bench
+    of one row per photo); every other row of ``old`` is kept. Sorted by photo, stably."""
+    fresh = {key(r) for r in new}
+    return sorted([*(r for r in old if key(r) not in fresh), *new], key=photo_key)

@@ -331,6 +331,12 @@ def read_markdown_rows(text: str) -> list[Row]:
     return [dict(zip(names, (_value(c.strip()) for c in line.strip("|").split("|")), strict=True)) for line in lines[2:]]
 
 
+def case_program(row: Row) -> tuple[str, str, str]:
+    """A row's case and program: a re-run replaces only the rows of the programs it ran, so that a
+    run of fewer programs keeps the others' rows of the same photos."""
+    return str(row["set"]), photo_key(row), str(row["program"])
+
+
 def run_peers(
     *,
     data: Path,
@@ -370,12 +376,12 @@ def run_peers(
     with ProcessPoolExecutor(max_workers=jobs, initializer=_single_threaded) as pool:
         for rows in tqdm(pool.map(_work, jobs_), total=len(jobs_), desc="peers", disable=True if quiet else None):
             new += rows
-            every = merged(old, new) if old else sorted(new, key=photo_key)
+            every = merged(old, new, case_program) if old else sorted(new, key=photo_key)
             write_report(out_dir, stem, every, header, totals=totals)
     if dump is not None:
         from gencor.bench.peer_scales import scale_summary
 
-        scale_summary(dump, merged(old, new) if old else new)
+        scale_summary(dump, merged(old, new, case_program) if old else new)
     return new
 
 

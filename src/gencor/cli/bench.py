@@ -398,7 +398,7 @@ def add_parser(sub: Any) -> None:
         "--sets",
         default="noisy0.01,noisy0.02,levin,rolled",
         metavar="S,S",
-        help="which sets (default noisy0.01,noisy0.02,levin,rolled); a subset merges its rows into the existing table",
+        help="which sets (default noisy0.01,noisy0.02,levin,rolled); a subset merges its rows into the existing table, by case and program",
     )
     q.add_argument("--peers", default="ipol,hn", metavar="P,P", help="which peers (default ipol,hn)")
     q.add_argument(
@@ -419,7 +419,7 @@ def add_parser(sub: Any) -> None:
         nargs="+",
         default=None,
         metavar="NAME",
-        help="re-run only these cases (SET/NAME or NAME): their rows replace theirs in the existing table, the other rows stay",
+        help="re-run only these cases (SET/NAME or NAME): each new row replaces the row of its case and program in the existing table, the other rows stay",
     )
     q.add_argument("--jobs", type=positive_int, default=1, metavar="N", help="worker processes (default 1: the timings are single-threaded)")
     q.add_argument("--limit", type=positive_int, default=None, metavar="N", help=LIMIT_HELP.format(what="cases of each set"))
