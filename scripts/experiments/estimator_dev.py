@@ -48,8 +48,9 @@ def _peer(binary: str, y: np.ndarray, n: int, sigma: float | None) -> np.ndarray
 def variants(name: str) -> Callable[[np.ndarray, int, float], np.ndarray]:
     if name.startswith("base"):
         settings = dict(part.split("=") for part in name.split(":")[1:])
+        fixed_size = int(settings.pop("size", 0))  # a fixed window instead of the true extent
         cfg = EstimatorConfig(**{k: type(getattr(EstimatorConfig(), k))(float(v)) for k, v in settings.items()})
-        return lambda y, n, s: estimate_kernel(y, n, config=cfg).kernel
+        return lambda y, n, s: estimate_kernel(y, fixed_size or n, config=cfg).kernel
     if name in ("hn", "hn-auto"):
         binary = os.environ["HN_ESTIMATE"]
         return lambda y, n, s: _peer(binary, y, n, None if name == "hn-auto" else s)

@@ -28,6 +28,16 @@ def kernel_extent(k: np.ndarray, *, threshold: float = EXTENT_THRESHOLD) -> int:
     return int(max(np.ptp(ys), np.ptp(xs)) + 1)
 
 
+def centred_extent(k: np.ndarray, *, threshold: float = EXTENT_THRESHOLD) -> int:
+    """Side of the smallest square, centred where :func:`crop_kernel` centres ``k`` (its centre of
+    mass), that holds every tap above ``threshold * max``. A shake path is rarely symmetric about
+    its centre of mass, so a crop to the bounding box's side would cut one end of it."""
+    c = center_kernel(np.pad(k, k.shape[0] // 2))
+    ys, xs = np.nonzero(c >= threshold * c.max())
+    mid = c.shape[0] // 2
+    return int(2 * max(np.abs(ys - mid).max(), np.abs(xs - mid).max()) + 1)
+
+
 def touches_border(k: np.ndarray, *, threshold: float = BORDER_THRESHOLD) -> bool:
     """Whether significant taps reach the outermost row or column: the blur may be longer."""
     big = k >= threshold * k.max()
@@ -46,8 +56,9 @@ def size_for_extent(extent: float, *, lo: int, hi: int) -> int:
 
 
 def crop_kernel(k: np.ndarray, size: int) -> np.ndarray:
-    """``k`` centred (by its centre of mass) and cut or zero-padded to ``size x size``; sums to 1."""
-    k = center_kernel(k)
+    """``k`` centred (by its centre of mass) and cut or zero-padded to ``size x size``; sums to 1.
+    It is padded first, so that centring a lopsided path drops none of its taps."""
+    k = center_kernel(np.pad(k, k.shape[0] // 2))
     n = k.shape[0]
     if size < n:
         off = (n - size) // 2

@@ -18,7 +18,7 @@ from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.local import local_grid
 from gencor.kernels.noiseaware import NoiseAwareConfig, estimate_kernel_noise_aware
 from gencor.kernels.postprocess import delta_kernel
-from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent, touches_border
+from gencor.kernels.size import centred_extent, crop_kernel, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
 from gencor.tasks.deblur.local import LocalPlan, local_plan
 from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_window, largest_size, levels, pair_windows, runs_noise_aware
@@ -108,7 +108,7 @@ class GCM:
         k_half = coarse.kernel
         k_coarse = resize_kernel(k_half, trial)
         lo = min(MIN_AUTO_SIZE, trial)
-        size = size_for_extent(max(kernel_extent(fine.kernel), kernel_extent(k_coarse)), lo=lo, hi=trial) if plan.auto else trial
+        size = size_for_extent(max(centred_extent(fine.kernel), centred_extent(k_coarse)), lo=lo, hi=trial) if plan.auto else trial
         k_fine = crop_kernel(fine.kernel, size)
         history = KernelEstimate(kernel=k_fine, scales=coarse.scales + fine.scales, scale=fine.scale, lam=fine.lam)
         halves = self._halves(plan, trial)
@@ -177,7 +177,7 @@ class DarkChannel:
         cut = touches_border(est.kernel)
         kernel = est.kernel
         if plan.auto:
-            kernel = crop_kernel(kernel, size_for_extent(kernel_extent(kernel), lo=min(MIN_AUTO_SIZE, trial), hi=trial))
+            kernel = crop_kernel(kernel, size_for_extent(centred_extent(kernel), lo=min(MIN_AUTO_SIZE, trial), hi=trial))
         found.candidates["dark"] = Candidate(kernel, stability, plan.auto and cut)
         return found
 
@@ -208,7 +208,7 @@ class NoiseAware:
         stability = half_scale_stability(est, [record.kernel_size / size for record in est.scales])
         cut = touches_border(kernel)
         if plan.auto:  # never tighter than the sizing family's window: a crop must not cut the blur
-            extent = kernel_extent(kernel, threshold=SUPPORT_THRESHOLD)
+            extent = centred_extent(kernel, threshold=SUPPORT_THRESHOLD)
             kernel = crop_kernel(kernel, size_for_extent(extent, lo=min(max(found.size, MIN_AUTO_SIZE), size), hi=size))
         found.candidates["intensity"] = Candidate(kernel, stability, plan.auto and cut)
         return found
@@ -229,7 +229,7 @@ class LightStreaks:
         if streak is None:
             return found
         kernel, agreement = streak
-        side = size_for_extent(kernel_extent(kernel), lo=min(MIN_AUTO_SIZE, found.trial), hi=largest) if plan.auto else plan.max_size
+        side = size_for_extent(centred_extent(kernel), lo=min(MIN_AUTO_SIZE, found.trial), hi=largest) if plan.auto else plan.max_size
         found.candidates["streak"] = Candidate(crop_kernel(kernel, side), agreement)
         return found
 

@@ -11,7 +11,7 @@ import numpy as np
 from gencor.assess import kernel_similarity
 from gencor.kernels.estimate import KernelEstimate, resize_kernel
 from gencor.kernels.local import Region, edge_energy, grid_kernels, grid_regions, neighbour_agreement
-from gencor.kernels.size import crop_kernel, kernel_extent, size_for_extent
+from gencor.kernels.size import centred_extent, crop_kernel, size_for_extent
 from gencor.tasks.deblur.plan import SIZING_SCALE, Plan, levels
 from gencor.threads import fft_workers
 
@@ -55,7 +55,7 @@ def local_plan(plan: Plan, grid: tuple[int, int], trial: int, size: int) -> Loca
 
     runs = grid_kernels(gray, regions, estimate, workers=fft_workers())
     kernels = [est.kernel for est in runs]
-    side = size_for_extent(max(kernel_extent(k) for k in kernels), lo=size, hi=trial)
+    side = size_for_extent(max(centred_extent(k) for k in kernels), lo=size, hi=trial)
     stability = [_stability(est) for est in runs]
     sized = [crop_kernel(k, side) for k in kernels]
     return LocalPlan(grid, regions, [gray[r] for r in regions], edge_energy(gray, regions), sized, stability, neighbour_agreement(kernels, grid))
