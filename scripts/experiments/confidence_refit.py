@@ -10,16 +10,17 @@ or "base", the plain prior weight). The two errors of the issue are counted: (a)
 where every candidate loses, (b) a photo returned unchanged whose most trusted candidate gains
 more than 1 dB (what ``--force`` returns), by its reason.
 
-    python scripts/experiments/confidence_refit.py --table /tmp/conf/cal/calibration.csv \
-        --labels docs/bench/real_labels.csv --reports docs/bench/real
+    git show 0e3ea5f:docs/bench/calibration.csv > /tmp/conf/old.csv   # issue #18's table
+    python scripts/experiments/confidence_refit.py --table docs/bench/calibration.csv \
+        --old-table /tmp/conf/old.csv --labels docs/bench/real_labels.csv --reports docs/bench/real
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,8 +32,7 @@ MISSED_GAIN = 1.0
 SUFFIX = " conservative"
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A decision rule: trust threshold, graded threshold on clean photos, and on noisy ones
     (``None``: no graded answer there) with the twin it returns."""
 
@@ -82,8 +82,7 @@ def decide(conf: dict[str, float], sigma: float, rule: Rule) -> tuple[str, str]:
     return "unchanged", ""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one synthetic case gets under a rule."""
 
     gain: float
