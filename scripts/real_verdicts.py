@@ -5,8 +5,8 @@ The decision is recomputed from each report's evidence with the shipped model
 (:mod:`gencor.assess`): the evidence does not depend on the model, so this is what ``gencor
 deblur`` returns with the shipped weights. A photo that a rule withheld (a kernel cut by the
 largest window, no blur, too much noise) stays unchanged. Between the graded and the trust
-threshold (on a clean photo) the output is the conservative twin of the most trusted candidate,
-with a warning (decision "tentative"); its verdict is that twin's.
+threshold the output is the twin of the most trusted candidate that ``tentative_twin`` gives (the
+conservative one on a clean photo), with a warning (decision "tentative"); its verdict is that twin's.
 
     python scripts/real_verdicts.py --reports /tmp/real94/real --labels docs/bench/real_labels.csv \
         --old docs/bench/real.md --notes docs/bench/real_notes.md > /tmp/table.md
@@ -20,8 +20,9 @@ import json
 import re
 from pathlib import Path
 
-from gencor.assess import TRUST_THRESHOLD, Evidence, confidence, lowest_answered
+from gencor.assess import Evidence, confidence, lowest_answered, trusted_from
 from gencor.bench.calibrate import withheld_by_rule
+from gencor.tasks.deblur.decision import tentative_twin
 
 
 def old_verdicts(real_md: Path) -> dict[str, tuple[str, str]]:
@@ -70,12 +71,12 @@ def main() -> None:
         best = [n for n in conf if eye[n] == "better"]
         counts["possible"] += bool(best)
         rule = withheld_by_rule(report.get("withheld", ""))
-        if conf[top] >= TRUST_THRESHOLD and not rule:
+        if conf[top] >= trusted_from(report["noise_sigma"]) and not rule:
             decision, output = "deblurred", eye[top]
             counts[output] = counts.get(output, 0) + 1
             agrees = output == "better"
         elif conf[top] >= lowest_answered(report["noise_sigma"]) and not rule:
-            twin = top if top.endswith("conservative") else f"{top} conservative"
+            twin = tentative_twin(top, report["noise_sigma"])
             decision, output = f"tentative ({twin})", eye[twin]
             counts[output] = counts.get(output, 0) + 1
             counts["tentative"] += 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gencor.assess import TRUST_THRESHOLD, lowest_answered
+from gencor.assess import TRUST_THRESHOLD, lowest_answered, trusted_from
 from gencor.serve.options import BadRequest, Options, one_line
 
 logger = logging.getLogger("gencor.serve")
@@ -126,7 +126,9 @@ def run_task(job: Job, max_pixels: int, progress: Callable[[int, int, str], None
             "kernel_size": int(result.kernel.shape[0]),
             "noise_sigma": sigma,
             # The bands of the decision on this photo: trusted from one, answered (tentative) from the other.
-            "thresholds": {"trusted": TRUST_THRESHOLD, "answered": TRUST_THRESHOLD if sigma is None else lowest_answered(sigma)},
+            "thresholds": {"trusted": TRUST_THRESHOLD, "answered": TRUST_THRESHOLD}
+            if sigma is None
+            else {"trusted": trusted_from(sigma), "answered": lowest_answered(sigma)},
         }
     elif opts.task == "smooth":
         from gencor.tasks.smooth import smooth

@@ -256,9 +256,11 @@ function describe(status) {
     return { title: "Returned unchanged", summary: `The photo is returned as it was: ${reason}.` };
   }
   if (report.decision === "tentative") {
+    // A noisy photo's tentative answer keeps the usual prior (its warning says which).
+    const gentle = report.warnings.some((w) => w.includes("stronger prior"));
     return {
-      title: "Tentative: deblurred gently",
-      summary: `Moderate confidence (${conf}, from ${answered} up to ${trusted}): deblurred gently, with a stronger prior. ` +
+      title: gentle ? "Tentative: deblurred gently" : "Tentative: deblurred",
+      summary: `Moderate confidence (${conf}, from ${answered} up to ${trusted}): deblurred${gentle ? " gently, with a stronger prior" : ""}. ` +
         "Compare it with the input; “Deblur anyway” gives the full deblurring.",
     };
   }

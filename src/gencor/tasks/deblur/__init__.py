@@ -134,7 +134,8 @@ def deblur(
         Prior weight of the final deconvolution (default: from the measured noise).
     force
         Deblur with the best candidate even when the confidence is below the trust threshold (between the graded
-        and the trust threshold a clean photo gets the gentler "tentative" answer without it).
+        and the trust threshold the photo gets a "tentative" answer with a warning without it; both thresholds
+        are higher on noisy photos, :func:`gencor.assess.trusted_from`).
     config
         Settings of the kernel estimator (:class:`~gencor.EstimatorConfig`); the shipped defaults when ``None``.
     progress

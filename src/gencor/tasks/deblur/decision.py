@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gencor.assess import TRUST_THRESHOLD, Evidence, lowest_answered
+from gencor.assess import GRADED_MAX_NOISE, Evidence, lowest_answered, trusted_from
 from gencor.kernels.local import LocalKernels, choose_kernels
 from gencor.noise import estimate_noise
 from gencor.tasks.deblur.families import Found
@@ -101,40 +101,49 @@ def _withheld(plan: Plan, found: Found, kernel: np.ndarray) -> tuple[str, str]:
 
 
 def _decision(conf: float, best: str, sigma: float, *, force: bool) -> tuple[str, str]:
-    """The decision for a candidate of confidence ``conf`` (see :class:`DeblurReport`) and the
-    warning that goes with it ("" for none)."""
-    if conf >= TRUST_THRESHOLD:
+    """The decision for a candidate of confidence ``conf`` on a photo of noise ``sigma`` (see
+    :class:`DeblurReport`) and the warning that goes with it ("" for none)."""
+    trusted = trusted_from(sigma)
+    if conf >= trusted:
         return ("conservative" if best.endswith("conservative") else "deblurred"), ""
     if force:
         return ("conservative" if best.endswith("conservative") else "deblurred"), f"low confidence ({conf:.2f}); deblurred anyway because of --force"
     if conf >= lowest_answered(sigma):
         # A graded answer: the kernel is likely right but the full deconvolution risky.
-        return "tentative", (
-            f"moderate confidence ({conf:.2f} < {TRUST_THRESHOLD}); deblurred gently with a stronger prior: compare with the input "
-            "(use --force for the full deblurring)"
-        )
+        how = "gently with a stronger prior" if sigma <= GRADED_MAX_NOISE else "on a noisy photo"
+        return "tentative", f"moderate confidence ({conf:.2f} < {trusted}); deblurred {how}: compare with the input (use --force for the full deblurring)"
     return "unchanged", (
         f"no trustworthy kernel found (confidence {conf:.2f} < {lowest_answered(sigma)}); the photo is returned unchanged (use --force to deblur anyway)"
     )
 
 
+def tentative_twin(best: str, sigma: float) -> str:
+    """The candidate a graded answer applies: the conservative twin of ``best`` on a clean photo;
+    on a noisy one its plain twin (the noise-based prior weight), as the stronger prior flattens
+    noisy photos (docs/bench/calibration_real.md, issue #30)."""
+    base = best.removesuffix(CONSERVATIVE)
+    return base if sigma > GRADED_MAX_NOISE else f"{base}{CONSERVATIVE}"
+
+
 def _answer(plan: Plan, scores: Scores, choice: Choice) -> None:
     """The decision by confidence, on ``choice`` (the best frame candidate): the local kernels
     answer where the frame's kernel is not trusted but they are; a tentative answer takes the
-    conservative twin."""
+    twin of :func:`tentative_twin`."""
     floor = lowest_answered(plan.sigma)
     local_conf = None if choice.chosen is None else choice.chosen.confidence()
     if local_conf is not None and choice.confidence < floor <= local_conf:
         # The frame's kernel was not trusted, but the local kernels are: the blur varies.
         choice.confidence, choice.best, choice.lam = local_conf, "local", scores.lam
-        if local_conf < TRUST_THRESHOLD:
-            choice.best, choice.lam = f"local{CONSERVATIVE}", min(CONSERVATIVE_LAM * scores.lam, LAM_MAX)
+        if local_conf < trusted_from(plan.sigma):
+            choice.best = tentative_twin("local", plan.sigma)
+            choice.lam = min(CONSERVATIVE_LAM * scores.lam, LAM_MAX) if choice.best.endswith(CONSERVATIVE) else scores.lam
     choice.decision, warning = _decision(choice.confidence, choice.best, plan.sigma, force=plan.options.force)
-    # A tentative local answer already has the conservative weight (above).
-    if choice.decision == "tentative" and not choice.best.endswith("conservative"):
-        choice.best = f"{choice.best}{CONSERVATIVE}"
-        choice.evidence = scores.scored[choice.best][1]
-        choice.kernel, choice.lam = scores.candidates[choice.best]
+    # A tentative local answer already has its twin's weight (above).
+    twin = tentative_twin(choice.best, plan.sigma)
+    if choice.decision == "tentative" and twin != choice.best:
+        choice.best = twin
+        choice.evidence = scores.scored[twin][1]
+        choice.kernel, choice.lam = scores.candidates[twin]
     if warning:
         choice.warnings.append(warning)
     if choice.decision == "unchanged":

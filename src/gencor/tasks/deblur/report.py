@@ -20,8 +20,9 @@ class DeblurReport:
     #: the confidence ("cut", "no blur", "noise": no kernel is trusted whatever its score, and each
     #: candidate's score stays in ``candidates``).
     confidence: float
-    #: "deblurred", "conservative" (a stronger prior), "tentative" (the conservative twin of a
-    #: candidate of moderate confidence, with a warning) or "unchanged".
+    #: "deblurred", "conservative" (a stronger prior), "tentative" (a candidate of moderate
+    #: confidence, with a warning: its conservative twin on a clean photo, its plain twin on a
+    #: noisy one) or "unchanged".
     decision: str
     seconds: float
     #: Why the photo was returned unchanged: "cut" (a kernel ran out of the largest window),
