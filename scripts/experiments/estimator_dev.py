@@ -27,7 +27,8 @@ from gencor.bench.synthetic import Case, make_case
 from gencor.kernels.estimate import EstimatorConfig, estimate_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.noiseaware import NoiseAwareConfig, estimate_kernel_noise_aware
-from gencor.kernels.size import SIZE_MARGIN, odd
+from gencor.kernels.size import SIZE_MARGIN, centred_extent, crop_kernel, odd, size_for_extent, touches_border
+from gencor.tasks.deblur.plan import SIZING_LADDER
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
 from gencor.tasks.deconv import deconvolve, default_lam
@@ -56,7 +57,7 @@ def variants(name: str) -> Callable[[np.ndarray, int, float], np.ndarray]:
         return lambda y, n, s: _peer(binary, y, n, None if name == "hn-auto" else s)
     if name.startswith("na"):
         opts: dict[str, Any] = {}
-        use_sigma, scale = True, 0.0
+        use_sigma, scale, fixed_size, crop = True, 0.0, 0, 0.0
         for part in name.split(":")[1:]:
             key, val = part.split("=")
             if key == "oversize":  # the window this many times the given size (odd, within the photo)
@@ -65,13 +66,29 @@ def variants(name: str) -> Callable[[np.ndarray, int, float], np.ndarray]:
             if key == "sigma":
                 use_sigma = val == "true"
                 continue
+            if key == "size":  # a fixed window (the pipeline runs it at the ladder's largest, 83)
+                fixed_size = int(val)
+                continue
+            if key == "crop":  # then cropped to its centred extent at this fraction of the peak
+                crop = float(val)
+                continue
+            if key == "grow":  # the sizing ladder's windows, grown while the kernel touches the border
+                fixed_size = -1
+                continue
             opts[key] = type(getattr(NoiseAwareConfig(), key))(float(val))
         na = NoiseAwareConfig(**opts)
 
         def run(y: np.ndarray, n: int, s: float) -> np.ndarray:
             if scale:
                 n = min(odd(n * scale), min(y.shape) // 2 // 2 * 2 - 1)
-            return estimate_kernel_noise_aware(y, n, sigma=s if use_sigma else None, config=na).kernel
+            if fixed_size < 0:
+                for trial in SIZING_LADDER:
+                    k = estimate_kernel_noise_aware(y, trial, sigma=s if use_sigma else None, config=na).kernel
+                    if not touches_border(k):
+                        break
+            else:
+                k = estimate_kernel_noise_aware(y, fixed_size or n, sigma=s if use_sigma else None, config=na).kernel
+            return crop_kernel(k, size_for_extent(centred_extent(k, threshold=crop), lo=3, hi=k.shape[0])) if crop else k
 
         return run
     if name.startswith("l0"):
