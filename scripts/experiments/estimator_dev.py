@@ -28,9 +28,9 @@ from gencor.kernels.estimate import EstimatorConfig, estimate_kernel
 from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.noiseaware import NoiseAwareConfig, estimate_kernel_noise_aware
 from gencor.kernels.size import SIZE_MARGIN, centred_extent, crop_kernel, odd, size_for_extent, touches_border
-from gencor.tasks.deblur.plan import SIZING_LADDER
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
+from gencor.tasks.deblur.plan import SIZING_LADDER
 from gencor.tasks.deconv import deconvolve, default_lam
 
 DATA = Path("../shared/data/train/BSDS500/train")
