@@ -67,3 +67,9 @@ def crop_kernel(k: np.ndarray, size: int) -> np.ndarray:
         off = (size - n) // 2
         k = np.pad(k, off)
     return k / k.sum()
+
+
+def crop_to_extent(k: np.ndarray, *, lo: int, hi: int, threshold: float = EXTENT_THRESHOLD) -> np.ndarray:
+    """``k`` cropped to its centred extent (taps above ``threshold * max``) plus the margin, the
+    side clamped to ``[lo, hi]``: the automatic size of one estimate."""
+    return crop_kernel(k, size_for_extent(centred_extent(k, threshold=threshold), lo=lo, hi=hi))

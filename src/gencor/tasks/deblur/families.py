@@ -18,7 +18,7 @@ from gencor.kernels.l0 import L0Config, estimate_kernel_l0
 from gencor.kernels.local import local_grid
 from gencor.kernels.noiseaware import NoiseAwareConfig, estimate_kernel_noise_aware
 from gencor.kernels.postprocess import delta_kernel
-from gencor.kernels.size import centred_extent, crop_kernel, size_for_extent, touches_border
+from gencor.kernels.size import centred_extent, crop_kernel, crop_to_extent, size_for_extent, touches_border
 from gencor.kernels.streaks import streak_kernel
 from gencor.tasks.deblur.local import LocalPlan, local_plan
 from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_window, largest_size, levels, pair_windows, runs_noise_aware
@@ -177,7 +177,7 @@ class DarkChannel:
         cut = touches_border(est.kernel)
         kernel = est.kernel
         if plan.auto:
-            kernel = crop_kernel(kernel, size_for_extent(centred_extent(kernel), lo=min(MIN_AUTO_SIZE, trial), hi=trial))
+            kernel = crop_to_extent(kernel, lo=min(MIN_AUTO_SIZE, trial), hi=trial)
         found.candidates["dark"] = Candidate(kernel, stability, plan.auto and cut)
         return found
 
@@ -208,8 +208,7 @@ class NoiseAware:
         stability = half_scale_stability(est, [record.kernel_size / size for record in est.scales])
         cut = touches_border(kernel)
         if plan.auto:  # never tighter than the sizing family's window: a crop must not cut the blur
-            extent = centred_extent(kernel, threshold=SUPPORT_THRESHOLD)
-            kernel = crop_kernel(kernel, size_for_extent(extent, lo=min(max(found.size, MIN_AUTO_SIZE), size), hi=size))
+            kernel = crop_to_extent(kernel, lo=min(max(found.size, MIN_AUTO_SIZE), size), hi=size, threshold=SUPPORT_THRESHOLD)
         found.candidates["intensity"] = Candidate(kernel, stability, plan.auto and cut)
         return found
 
