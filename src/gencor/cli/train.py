@@ -15,7 +15,7 @@ TRAIN_DATA = Path("..") / "shared" / "data" / "train" / "Train400"
 RESTORER_DATA = tuple(str(Path("..") / "shared" / "data" / "train" / d) for d in ("BSDS500/train", "BSDS500/test", "Train400"))
 #: The weights file of each task by default, and the suffixes a weights file may have (so that
 #: a photo given as --out by mistake is never overwritten by a checkpoint).
-OUTS = {"deblur": "gencor_restorer.pt", "kernel": "gencor_generator.pt", "inpaint": "gencor_inpainter.pt"}
+OUTS = {"deblur": "gencor_restorer.pt", "kernel": "gencor_generator.pt", "inpaint": "gencor_inpainter.pt", "denoise": "gencor_denoiser.pt"}
 WEIGHT_SUFFIXES = (".pt", ".pth")
 
 
@@ -26,38 +26,41 @@ def add_parser(sub: Any) -> None:
         description="Train gencor's networks on synthetic data. --task deblur (default): the final stage of deblurring, a Generator that "
         "restores the deconvolution and the learned blur score that lets the Corrector accept it (camera shake up to 75 px, noise up to "
         "0.02, JPEG, clipped highlights; BSDS500 and Train400). --task kernel: the two gradient-direction networks of the kernel step. "
-        "--task inpaint: the image network of inpainting, on synthetic masks.",
+        "--task inpaint: the image network of inpainting, on synthetic masks. --task denoise: the noise-conditional denoiser (gray and color, noise 0 to "
+        "0.2 of the range, signal-dependent, clipped and JPEG samples; BSDS500 and Train400), about 2 hours on 2 cores.",
     )
-    t.add_argument("--task", choices=["deblur", "kernel", "inpaint"], default="deblur", help="which networks to train (default deblur)")
+    t.add_argument("--task", choices=["deblur", "kernel", "inpaint", "denoise"], default="deblur", help="which networks to train (default deblur)")
     t.add_argument(
         "--data",
         nargs="+",
         default=None,
         metavar="DIR",
-        help=f"folders of sharp training photos, PNG, JPEG or TIFF; every folder is used (default for deblur: {' '.join(RESTORER_DATA)}; "
+        help=f"folders of sharp training photos, PNG, JPEG or TIFF; every folder is used (default for deblur and denoise: {' '.join(RESTORER_DATA)}; "
         f"for the others {TRAIN_DATA})",
     )
     t.add_argument(
         "--out",
         default=None,
         metavar="PT",
-        help=f"checkpoint and weights file, .pt (default {OUTS['deblur']}, {OUTS['kernel']} with --task kernel, {OUTS['inpaint']} with --task inpaint)",
+        help=f"checkpoint and weights file, .pt (default {OUTS['deblur']}, {OUTS['kernel']} with --task kernel, {OUTS['inpaint']} with --task inpaint, "
+        f"{OUTS['denoise']} with --task denoise)",
     )
     t.add_argument(
         "--device",
         choices=["cpu", "cuda"],
         default="cpu",
-        help="where to train (default cpu); cuda runs the larger GPU recipe of --task deblur (more samples and steps, batch 64)",
+        help="where to train (default cpu); cuda runs the larger GPU recipes of --task deblur (more samples and steps, batch 64) and --task denoise "
+        "(3x the steps)",
     )
     t.add_argument(
-        "--steps", type=positive_int, default=None, metavar="N", help="optimizer steps (default: deblur 2000 on cpu, 12000 on cuda; kernel 4000; inpaint 8000)"
+        "--steps", type=positive_int, default=None, metavar="N", help="optimizer steps (default: deblur 2000 on cpu, 12000 on cuda; kernel 4000; inpaint 8000; denoise 20000 on cpu, 60000 on cuda)"
     )
     t.add_argument("--images", type=positive_int, default=None, metavar="N", help="use only the first N training images")
     t.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")
     t.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the checkpoint in --out (--task kernel and inpaint; the deblur task makes its samples anew and trains in one run)",
+        help="continue from the checkpoint in --out (--task kernel, inpaint and denoise; the deblur task makes its samples anew and trains in one run)",
     )
     t.add_argument("--quick", action="store_true", help="a few seconds on a few images with a small network (for tests)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> None:
         from gencor.training.restorer import RestorerTrainConfig, train_restorer
 
         if args.resume:
-            raise ValueError("--resume is for --task kernel and inpaint: the deblur task makes its samples anew and trains in one run")
+            raise ValueError("--resume is for --task kernel, inpaint and denoise: the deblur task makes its samples anew and trains in one run")
         rcfg = RestorerTrainConfig(
             data=tuple(Path(d) for d in (args.data or RESTORER_DATA)),
             out=out,
@@ -103,8 +106,24 @@ def run(args: argparse.Namespace) -> None:
             f"{rres.val_psnr_input:.2f} dB); nu {rres.nu:g}; proposals the Corrector keeps on validation {rres.val_accepted:.0%}; weights in {rcfg.out}"
         )
         return
+    if args.task == "denoise":
+        from gencor.training.denoise import DenoiseTrainConfig, train_denoiser
+
+        dcfg = DenoiseTrainConfig(
+            data=tuple(Path(d) for d in (args.data or RESTORER_DATA)),
+            out=out,
+            device=args.device,
+            seed=args.seed,
+            quick=args.quick,
+            steps=args.steps,
+            images=args.images,
+        )
+        dres = train_denoiser(dcfg, resume=args.resume, quiet=args.quiet)
+        levels = ", ".join(f"{dres.val_psnr[s]:.2f} dB at sigma {s:.3f} (noisy {dres.val_psnr_noisy[s]:.2f})" for s in dres.val_psnr)
+        print(f"trained {dcfg.steps} steps in {dres.seconds:.0f} s on {args.device}: validation PSNR (gray) {levels}; weights in {dcfg.out}")
+        return
     if args.device != "cpu":
-        raise ValueError(f"--device {args.device} is for --task deblur; the {args.task} networks train on the cpu")
+        raise ValueError(f"--device {args.device} is for --task deblur and denoise; the {args.task} networks train on the cpu")
     data = tuple(Path(d) for d in args.data) if args.data else (TRAIN_DATA,)
     if args.task == "inpaint":
         from gencor.training.inpaint import InpaintTrainConfig, train_inpainter
