@@ -25,6 +25,8 @@ _LAZY = {
     "estimate_kernel": "gencor.kernels.estimate",
     "EstimatorConfig": "gencor.kernels.estimate",
     "KernelEstimate": "gencor.kernels.estimate",
+    "denoise": "gencor.tasks.denoise",
+    "DenoiseResult": "gencor.tasks.denoise",
     "inpaint": "gencor.tasks.inpaint",
     "InpaintResult": "gencor.tasks.inpaint",
     "smooth": "gencor.tasks.smooth",
@@ -42,6 +44,7 @@ __all__ = [
     "DeblurReport",
     "DeblurResult",
     "DeconvolveResult",
+    "DenoiseResult",
     "EstimatorConfig",
     "InpaintResult",
     "KernelEstimate",
@@ -51,6 +54,7 @@ __all__ = [
     "__version__",
     "deblur",
     "deconvolve",
+    "denoise",
     "estimate_kernel",
     "inpaint",
     "read_image",
@@ -66,6 +70,7 @@ if TYPE_CHECKING:
     from gencor.kernels.estimate import EstimatorConfig, KernelEstimate, estimate_kernel
     from gencor.tasks.deblur import DeblurReport, DeblurResult, deblur
     from gencor.tasks.deconv import DeconvolveResult, deconvolve
+    from gencor.tasks.denoise import DenoiseResult, denoise
     from gencor.tasks.inpaint import InpaintResult, inpaint
     from gencor.tasks.sketch import SketchResult, sketch
     from gencor.tasks.smooth import SmoothResult, smooth

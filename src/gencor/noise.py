@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 from skimage.restoration import estimate_sigma
 
+#: The noise levels gencor's denoiser is trained for, as fractions of the range (0 to 51 of 255).
+DENOISE_SIGMA_MAX = 0.2
+
 
 def estimate_noise(image: np.ndarray) -> float:
     """Gaussian noise level of a gray image, from the wavelet MAD estimator of scikit-image; 0 for

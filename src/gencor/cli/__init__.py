@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from gencor import __version__
-from gencor.cli import bench, deblur, deconv, inpaint, serve, sketch, smooth, train
+from gencor.cli import bench, deblur, deconv, denoise, inpaint, serve, sketch, smooth, train
 from gencor.cli.options import one_line_warnings
 
 #: Exit statuses: bad usage or input, and a run stopped by Ctrl-C (128 + SIGINT).
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gencor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (deblur, deconv, inpaint, smooth, sketch, serve, train, bench):
+    for command in (deblur, deconv, denoise, inpaint, smooth, sketch, serve, train, bench):
         command.add_parser(sub)
     return parser
 

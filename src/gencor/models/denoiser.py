@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from gencor.models.generator import WEIGHT_ERRORS
+from gencor.noise import DENOISE_SIGMA_MAX
 
 WEIGHTS = Path(__file__).with_name("weights") / "denoiser.pt"
 #: Pixel-unshuffle factor: the body works at half the resolution in each direction.
@@ -31,8 +32,6 @@ SHUFFLE = 2
 #: Tiles of this many pixels (a multiple of ``SHUFFLE``) bound the memory of large photos, with
 #: :data:`TILE_OVERLAP` pixels of context on each side (more than the body's reach).
 TILE, TILE_OVERLAP = 768, 48
-#: The noise levels the network was trained on (fractions of the range); inputs are clipped to it.
-SIGMA_MAX = 0.2
 CHANNELS = (1, 3)
 
 
@@ -55,11 +54,24 @@ class DenoiseNet(nn.Module):
             nn.init.zeros_(tail.bias)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        key = str(x.shape[1])
-        z = F.pixel_unshuffle(x, SHUFFLE)
-        level = sigma.to(z.dtype).view(-1, 1, 1, 1).expand(z.shape[0], 1, *z.shape[2:])
-        noise = self.tails[key](self.body(self.heads[key](torch.cat([z, level], 1))))
-        return x - F.pixel_shuffle(noise, SHUFFLE).to(x.dtype)
+        return self.forward_many([(x, sigma)])[0]
+
+    def forward_many(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+        """:meth:`forward` of gray and color batches together: their features share one pass of the
+        body, so batch normalisation sees both kinds at every training step (alternating steps of
+        one kind each left its running statistics fit to neither)."""
+        features = []
+        for x, sigma in batches:
+            z = F.pixel_unshuffle(x, SHUFFLE)
+            level = sigma.to(z.dtype).view(-1, 1, 1, 1).expand(z.shape[0], 1, *z.shape[2:])
+            features.append(self.heads[str(x.shape[1])](torch.cat([z, level], 1)))
+        body = self.body(torch.cat(features, 0)) if len(features) > 1 else self.body(features[0])
+        out, start = [], 0
+        for (x, _), f in zip(batches, features, strict=True):
+            noise = self.tails[str(x.shape[1])](body[start : start + len(f)])
+            out.append(x - F.pixel_shuffle(noise, SHUFFLE).to(x.dtype))
+            start += len(f)
+        return out
 
 
 def bf16_supported() -> bool:
@@ -82,7 +94,7 @@ class Denoiser:
         c, h, w = image.shape
         if c not in CHANNELS:
             raise ValueError(f"the denoiser takes 1 or 3 channels, not {c}")
-        level = float(np.clip(sigma, 0.0, SIGMA_MAX))
+        level = float(np.clip(sigma, 0.0, DENOISE_SIGMA_MAX))
         out = np.empty((c, h, w), dtype=np.float32)
         step = TILE - 2 * TILE_OVERLAP
         for i in range(0, h, step):

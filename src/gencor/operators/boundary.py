@@ -16,9 +16,17 @@ from scipy import fft, sparse
 from scipy.sparse.linalg import SuperLU, splu
 
 
-def padded_shape(shape: tuple[int, int], pad: int) -> tuple[int, int]:
-    """A grid at least ``pad`` larger than ``shape`` on each axis whose size the FFT handles fast."""
-    rows, cols = (fft.next_fast_len(n + pad, real=True) for n in shape)
+def padded_shape(shape: tuple[int, int], pad: int, multiple: int = 1) -> tuple[int, int]:
+    """A grid at least ``pad`` larger than ``shape`` on each axis whose size the FFT handles fast
+    and is a multiple of ``multiple`` (a wavelet's grid)."""
+
+    def fast(n: int) -> int:
+        n = fft.next_fast_len(n, real=True)
+        while n % multiple:
+            n = fft.next_fast_len(n + 1, real=True)
+        return n
+
+    rows, cols = (fast(n + pad) for n in shape)
     return rows, cols
 
 
@@ -61,7 +69,7 @@ def _band(h: int, w: int, hp: int, wp: int) -> tuple[SuperLU, np.ndarray, list[t
     return splu(system), band, rhs_links
 
 
-def extend_periodic(image: np.ndarray, pad: int) -> np.ndarray:
+def extend_periodic(image: np.ndarray, pad: int, multiple: int = 1) -> np.ndarray:
     """Embed ``image (..., H, W)`` at the top-left of a larger periodic grid with a harmonic band.
 
     Returns an array of shape ``(..., H', W')`` with ``H' >= H + pad`` and ``W' >= W + pad``;
@@ -69,7 +77,7 @@ def extend_periodic(image: np.ndarray, pad: int) -> np.ndarray:
     """
     image = np.asarray(image, dtype=float)
     h, w = image.shape[-2:]
-    hp, wp = padded_shape((h, w), pad)
+    hp, wp = padded_shape((h, w), pad, multiple)
     # Large bands (tiles of big photos) are not kept: their factors take hundreds of MB. On a
     # 25-megapixel RGB photo, keeping the last one saved 5 % of the time for 0.5 GB more memory.
     band_of = _band if hp * wp - h * w <= CACHED_UNKNOWNS else _band.__wrapped__

@@ -152,7 +152,7 @@ def propagate(
     psi = [psi_u]
     accepted = []
     for t, gamma in enumerate(gammas):
-        proposal = generator(data.warm_start(u, gamma), t)
+        proposal = np.asarray(generator(data.warm_start(u, gamma), t))
         if not corrector:
             u, psi_u = proposal, objective(proposal)
             psi.append(psi_u)
@@ -161,7 +161,9 @@ def propagate(
         # f >= 0, so a proposal whose prior term alone exceeds Psi(u^t) loses the test without
         # its data term being computed: under the L0 prior of the estimator this is nearly every
         # warm start (dense gradients against a sparse u^t).
-        phi_prop = prior.value(proposal)
+        # A proposal of the wrong shape or with non-finite values (a broken network) is refused unseen.
+        fits = proposal.shape == u.shape and bool(np.all(np.isfinite(proposal)))
+        phi_prop = prior.value(proposal) if fits else np.inf
         take = bool(np.isfinite(phi_prop) and phi_prop <= psi_u)
         if take:
             psi_prop = data.value(proposal) + phi_prop

@@ -1,0 +1,110 @@
+"""Where does the denoiser go in the final deconvolution? (issue #31, item 2)
+
+Per case and noise level, the PSNR of today's step (``deconvolve``, hyper-Laplacian, weight
+``default_lam`` of the measured noise) and of variants with gencor's denoiser (``--weights``) or
+BM3D (``--bm3d``, PyPI ``bm3d``, non-commercial licence):
+
+- ``none|cX``: today's step with the weight scaled by ``X`` (no denoiser; the reference of #30);
+- ``NET|cX``: the photo denoised at the measured level, then today's step with ``X`` times the weight;
+- ``NET-pnp``: plug-and-play splitting with the denoiser (``deconvolve_gcm(corrector=False)``);
+- ``NET-gcm``: the same with the Corrector (``Psi`` checked, proximal step); the share of accepted
+  proposals goes into the row.
+
+Cases, kernels (true, or deblur's with ``--gencor-kernels CACHE``), ``--set`` and the summaries are
+those of ``denoise_deconv.py``. Settings are chosen on training photos only.
+
+    python scripts/experiments/denoiser_deconv.py --weights W.pt --n 8 --sigmas 0.01 0.02 --out dn.jsonl
+    python scripts/experiments/denoise_deconv.py --summary dn.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from denoise_deconv import DATA, bm3d_denoise, cases, deconv, gencor_decision, gencor_kernel, load, timed  # noqa: E402
+
+from gencor.metrics import image_scores  # noqa: E402
+from gencor.noise import estimate_noise  # noqa: E402
+from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam  # noqa: E402
+from gencor.tasks.deconv_gcm import deconvolve_gcm  # noqa: E402
+
+
+def one(case, a: argparse.Namespace, denoisers: dict) -> list[dict[str, object]]:
+    sharp, y, k_true = load(case)
+    kernels = {"true": k_true}
+    decision = ""
+    if a.gencor_kernels is not None:
+        kernels["gencor"] = gencor_kernel(case, y, a.gencor_kernels)
+        decision = gencor_decision(case, a.gencor_kernels)
+    s = estimate_noise(y)
+    lam0 = default_lam(s)
+    clipped = clipped_pixels(y)
+    rows: list[dict[str, object]] = []
+    for which, k in kernels.items():
+        k = k / k.sum()
+
+        def add(name: str, image: np.ndarray, seconds: float, which: str = which, **extra: object) -> None:
+            psnr = image_scores(np.clip(image, 0, 1), sharp)["psnr"]
+            rows.append(dict(case=case.name, sigma=case.sigma, measured=s, kernel=which, decision=decision, variant=name, psnr=psnr, sec=seconds, **extra))
+
+        base, t_base = timed(lambda k=k: deconvolve(y, k, lam=lam0).image)
+        add("base", base, t_base)
+        add("blurred", y, 0.0)
+        for c in a.lam_scales:
+            out, t = timed(lambda c=c, k=k: deconv(y, k, c * lam0, clipped))
+            add(f"none|c{c}", out, t)
+        for name, den in denoisers.items():
+            pre, t_pre = timed(lambda den=den: np.clip(den(y[None], s)[0], 0, 1))
+            for c in a.lam_scales:
+                out, t = timed(lambda c=c, k=k, pre=pre: deconv(pre, k, c * lam0, clipped))
+                add(f"{name}|c{c}", out, t_pre + t)
+            for corrector in (False, True) if name in a.hqs else ():
+                for rho in a.rho:
+                    (out, run), t = timed(lambda k=k, den=den, corrector=corrector, rho=rho: deconvolve_gcm(y[None], k, den, sigma=s, corrector=corrector, rho=rho, stages=a.stages))
+                    label = f"{name}-{'gcm' if corrector else 'pnp'}" + (f"-r{rho}" if len(a.rho) > 1 else "")
+                    add(label, out[0], t, accepted=[bool(v) for v in run.accepted], psi=[float(v) for v in run.psi])
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", type=Path, help="denoiser weights (default: the shipped ones)")
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--bm3d", action="store_true", help="also BM3D (before the step; and as the splitting's denoiser with --hqs bm3d)")
+    ap.add_argument("--hqs", nargs="*", default=["net"], help="denoisers also run as the splitting's Generator (net, bm3d)")
+    ap.add_argument("--rho", type=float, nargs="+", default=[0.23])
+    ap.add_argument("--stages", type=int, default=8)
+    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--stride", type=int, default=7)
+    ap.add_argument("--sigmas", type=float, nargs="+", default=[0.01, 0.02])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lam-scales", type=float, nargs="+", default=[0.35, 0.5])
+    ap.add_argument("--gencor-kernels", type=Path, metavar="CACHE")
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--set", choices=["train", "noisy", "levin"], default="train")
+    ap.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args()
+    from gencor.models.denoiser import load_denoiser, shipped_denoiser
+
+    net = load_denoiser(a.weights, precision=a.precision) if a.weights else shipped_denoiser(a.precision)
+    denoisers = {"net": net}
+    if a.bm3d:
+        denoisers["bm3d"] = lambda stack, sigma: np.stack([bm3d_denoise(p, sigma) for p in stack])
+    with a.out.open("a") as fh:
+        for sigma in a.sigmas:
+            for case in cases(a, sigma):
+                for row in one(case, a, denoisers):
+                    fh.write(json.dumps(row) + "\n")
+                fh.flush()
+                print(f"{sigma} {case.name} done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
