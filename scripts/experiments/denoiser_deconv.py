@@ -32,7 +32,7 @@ from denoise_deconv import DATA, bm3d_denoise, cases, deconv, gencor_decision, g
 from gencor.metrics import image_scores  # noqa: E402
 from gencor.noise import estimate_noise  # noqa: E402
 from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam  # noqa: E402
-from gencor.tasks.deconv_gcm import deconvolve_gcm  # noqa: E402
+from gencor.tasks.deconv_gcm import PHI_GAIN, STEP_SCALE, deconvolve_gcm  # noqa: E402
 
 
 def one(case, a: argparse.Namespace, denoisers: dict) -> list[dict[str, object]]:
@@ -64,10 +64,18 @@ def one(case, a: argparse.Namespace, denoisers: dict) -> list[dict[str, object]]
             for c in a.lam_scales:
                 out, t = timed(lambda c=c, k=k, pre=pre: deconv(pre, k, c * lam0, clipped))
                 add(f"{name}|c{c}", out, t_pre + t)
-            for corrector in (False, True) if name in a.hqs else ():
+            if name not in a.hqs:
+                continue
+            settings = [(False, 0.0, 1.0)] + [(True, g, m) for g in a.phi_gain for m in a.step_scale]
+            for corrector, gain, mu in settings:
                 for rho in a.rho:
-                    (out, run), t = timed(lambda k=k, den=den, corrector=corrector, rho=rho: deconvolve_gcm(y[None], k, den, sigma=s, corrector=corrector, rho=rho, stages=a.stages))
+                    (out, run), t = timed(
+                        lambda k=k, den=den, c=corrector, r=rho, g=gain, m=mu: deconvolve_gcm(
+                            y[None], k, den, sigma=s, clipped=clipped[None], corrector=c, rho=r, stages=a.stages, phi_gain=g or PHI_GAIN, step_scale=m
+                        )
+                    )
                     label = f"{name}-{'gcm' if corrector else 'pnp'}" + (f"-r{rho}" if len(a.rho) > 1 else "")
+                    label += f"-g{gain:g}-m{mu:g}" if corrector and (len(a.phi_gain) > 1 or len(a.step_scale) > 1) else ""
                     add(label, out[0], t, accepted=[bool(v) for v in run.accepted], psi=[float(v) for v in run.psi])
     return rows
 
@@ -80,6 +88,8 @@ def main() -> None:
     ap.add_argument("--hqs", nargs="*", default=["net"], help="denoisers also run as the splitting's Generator (net, bm3d)")
     ap.add_argument("--rho", type=float, nargs="+", default=[0.23])
     ap.add_argument("--stages", type=int, default=8)
+    ap.add_argument("--phi-gain", type=float, nargs="+", default=[PHI_GAIN], help="weights of the Corrector's prior, times sigma^2")
+    ap.add_argument("--step-scale", type=float, nargs="+", default=[STEP_SCALE], help="the Corrector's proximal step, times 1/L")
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--stride", type=int, default=7)

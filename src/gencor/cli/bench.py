@@ -139,6 +139,15 @@ def _inpaint(args: argparse.Namespace) -> None:
     run_inpaint(Path(args.data), out_dir=Path(args.out), seed=args.seed, limit=args.limit, quiet=args.quiet)
 
 
+def _denoise(args: argparse.Namespace) -> None:
+    from gencor.bench.denoise import run_denoise
+
+    sigmas = [int(s) for s in args.sigmas.split(",") if s.strip()]
+    run_denoise(
+        Path(args.data), out_dir=Path(args.out), sigmas=sigmas, sets=args.sets.split(","), with_bm3d=args.bm3d, limit=args.limit, quiet=args.quiet
+    )
+
+
 def _smooth(args: argparse.Namespace) -> None:
     from gencor.bench.smooth import run_smooth
 
@@ -380,6 +389,16 @@ def add_parser(sub: Any) -> None:
         if name == "smooth":
             q.add_argument("--lam", type=positive_float, default=0.02, metavar="L", help="smoothing weight for both tools (default 0.02)")
         q.set_defaults(func=_checked(func))
+
+    help_ = "the denoiser on BSD68 (gray) and Kodak24 (color) at sigma 15, 25, 50 of 255, against BM3D with --bm3d"
+    q = bsub.add_parser("denoise", help=help_, description=help_)
+    q.add_argument("--data", default=str(DATA), metavar="DIR", help=f"the shared data folder, with test/BSD68 and test/Kodak24 (default {DATA})")
+    q.add_argument("--sigmas", default="15,25,50", metavar="S,S", help="noise levels of 255 (default 15,25,50)")
+    q.add_argument("--sets", default="BSD68,Kodak24", metavar="SET,SET", help="BSD68 (gray), Kodak24 (color) (default both)")
+    q.add_argument("--bm3d", action="store_true", help="also BM3D (PyPI bm3d, free for non-commercial use only; not installed with gencor)")
+    q.add_argument("--limit", type=positive_int, default=None, metavar="N", help=LIMIT_HELP.format(what="images of each set"))
+    _outputs(q, "denoiser.md and denoiser.csv")
+    q.set_defaults(func=_checked(_denoise))
 
     q = bsub.add_parser(
         "peers",

@@ -124,6 +124,7 @@ def propagate(
     gammas: tuple[float, ...] | list[float],
     generator: Generator | None = None,
     corrector: bool = True,
+    step_scale: float = 1.0,
 ) -> PropagationResult:
     """Run ``len(gammas)`` stages of Algorithm 1 from ``u_init``.
 
@@ -140,9 +141,14 @@ def propagate(
     corrector
         ``False`` gives the naive cascade ``u^{t+1} = N^t(u0)`` with no check and no prox step,
         which has no guarantee; it exists for the ablation.
+    step_scale
+        The proximal step is ``mu = step_scale / L``, ``0 < step_scale <= 1`` (any such step keeps the
+        guarantee); a short one changes an accepted proposal less.
     """
+    if not 0 < step_scale <= 1:
+        raise ValueError(f"step_scale must be in (0, 1], got {step_scale}")
     generator = generator or IdentityGenerator()
-    step = 1.0 / max(data.lipschitz, 1e-12)
+    step = step_scale / max(data.lipschitz, 1e-12)
 
     def objective(x: np.ndarray) -> float:
         return data.value(x) + prior.value(x)

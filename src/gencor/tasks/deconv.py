@@ -19,6 +19,7 @@ from scipy import fft, ndimage
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
+from gencor.operators.cg import pcg
 from gencor.operators.convolution import psf2otf
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
@@ -246,24 +247,8 @@ def _weighted_solve(
     return pcg(apply, m_inv, rhs, x, CG_ITERATIONS)
 
 
-def pcg(apply: Callable[[np.ndarray], np.ndarray], m_inv: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, x: np.ndarray, iterations: int) -> np.ndarray:
-    """``iterations`` of preconditioned conjugate gradients for ``apply(x) = rhs`` from ``x``, all
-    planes at once (the systems here are block diagonal over them)."""
-    r = rhs - apply(x)
-    z = m_inv(r)
-    d = z
-    rz = float(np.vdot(r, z))
-    for _ in range(iterations):
-        ad = apply(d)
-        alpha = rz / max(float(np.vdot(d, ad)), 1e-30)
-        x = x + alpha * d
-        r = r - alpha * ad
-        z = m_inv(r)
-        rz_new = float(np.vdot(r, z))
-        d = z + (rz_new / max(rz, 1e-30)) * d
-        rz = rz_new
-    return x
-
+#: The deconvolution methods of :func:`deconvolve`.
+METHODS = ("hyper-laplacian", "denoiser")
 
 #: Pixels at or above this value (on [0, 1]) are taken as clipped by the sensor.
 CLIP_LEVEL = 0.98
@@ -292,6 +277,7 @@ def deconvolve(
     lam: float | None = None,
     p: float = 0.8,
     channel_axis: int | None = None,
+    method: str = "hyper-laplacian",
 ) -> DeconvolveResult:
     """Non-blind deconvolution of a photo with a known kernel (convolution convention).
 
@@ -308,6 +294,10 @@ def deconvolve(
         Exponent of the hyper-Laplacian gradient prior.
     channel_axis
         Axis of the color channels, or ``None`` for a gray image.
+    method
+        "hyper-laplacian": the MAP solve above. "denoiser": the GCM propagation with gencor's
+        denoiser as the Generator (:mod:`gencor.tasks.deconv_gcm`; loads PyTorch), at the noise
+        level whose default weight is ``lam``.
 
     Returns
     -------
@@ -339,12 +329,14 @@ def deconvolve(
     if max(k.shape) > min(arr.shape[:2]) // 2:
         raise ValueError(f"kernel {k.shape} is too large for a {arr.shape[0]}x{arr.shape[1]} image")
     p = check_p(p)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     gray = luminance(arr)
     sigma = estimate_noise(gray)
     lam = default_lam(sigma) if lam is None else check_lam(lam)
     planes = to_planes(arr)
     with fft.set_workers(fft_workers()):
-        sharp = _by_tiles(planes.reshape(-1, *planes.shape[-2:]), k, lam=lam, p=p)
+        sharp = _by_tiles(planes.reshape(-1, *planes.shape[-2:]), k, lam=lam, p=p, method=method)
         np.clip(sharp, 0.0, 1.0, out=sharp)
     return DeconvolveResult(from_planes(sharp.reshape(planes.shape), channel_axis).astype(np.float64, copy=False), k, float(lam), sigma)
 
@@ -357,20 +349,34 @@ FRAME_TILE = 2048
 TILE_CONTEXT = 3
 
 
-def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float) -> np.ndarray:
-    """:func:`deconvolve_plane` of a ``(C, H, W)`` stack, whole or tile by tile (see
-    :data:`FRAME_TILE`)."""
+def _solver(kernel: np.ndarray, *, lam: float, p: float, method: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The deconvolution of ``(C, H, W)`` planes by ``method`` (see :func:`deconvolve`)."""
+    if method == "hyper-laplacian":
+        return lambda planes: deconvolve_plane(planes, kernel, lam=lam, p=p, clipped=clipped_pixels(planes))
+    from gencor.models.denoiser import shipped_denoiser
+    from gencor.tasks.deconv_gcm import deconvolve_gcm
+
+    denoiser = shipped_denoiser()
+    # The noise level whose default weight is ``lam``: a stronger weight denoises more.
+    sigma = float(np.sqrt(lam / NOISE_GAIN))
+    return lambda planes: deconvolve_gcm(planes, kernel, denoiser, sigma=sigma, clipped=clipped_pixels(planes))[0]
+
+
+def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float, method: str = "hyper-laplacian") -> np.ndarray:
+    """The deconvolution of a ``(C, H, W)`` stack, whole or tile by tile (see :data:`FRAME_TILE`)."""
     h, w = planes.shape[-2:]
+    solve = _solver(kernel, lam=lam, p=p, method=method)
     if max(h, w) <= FRAME_TILE:
-        return deconvolve_plane(planes, kernel, lam=lam, p=p, clipped=clipped_pixels(planes))
-    return by_tiles(planes, max(kernel.shape), lambda tile, crop: deconvolve_plane(tile, kernel, lam=lam, p=p, clipped=clipped_pixels(tile)))
+        return solve(planes)
+    # The denoiser sees a color photo's channels together.
+    return by_tiles(planes, max(kernel.shape), lambda tile, crop: solve(tile), stacked=method == "denoiser")
 
 
-def by_tiles(planes: np.ndarray, ramp: int, solve: Callable[[np.ndarray, Region], np.ndarray]) -> np.ndarray:
+def by_tiles(planes: np.ndarray, ramp: int, solve: Callable[[np.ndarray, Region], np.ndarray], *, stacked: bool = False) -> np.ndarray:
     """``solve(tile, crop)`` on square tiles of :data:`FRAME_TILE` px of each plane of a
     ``(C, H, W)`` stack (plus :data:`TILE_CONTEXT` ramps of context; ``crop`` is where the tile lies
     in the frame), blended with linear ramps of ``2 * ramp`` px between neighbours: memory stays
-    bounded whatever the photo's size."""
+    bounded whatever the photo's size. ``stacked``: ``solve`` gets the tile of every plane at once."""
     h, w = planes.shape[-2:]
     context = TILE_CONTEXT * ramp
     out = np.zeros(planes.shape, dtype=SOLVE_DTYPE)  # the photo's size: single precision halves it
@@ -382,6 +388,9 @@ def by_tiles(planes: np.ndarray, ramp: int, solve: Callable[[np.ndarray, Region]
             inner = _within(blend, crop)
             weight = _feather(blend, (h, w), 2 * ramp)
             total[blend] += weight
+            if stacked:
+                out[(slice(None), *blend)] += weight * solve(planes[(slice(None), *crop)], crop)[(slice(None), *inner)]
+                continue
             for c, plane in enumerate(planes):
                 out[c][blend] += weight * solve(plane[crop], crop)[inner]
     out /= total

@@ -8,7 +8,12 @@ gradient step. ``sigma_t`` falls geometrically from :data:`SIGMA_START` to the p
 Zhang et al. 2021), here with the Corrector's guarantee that ``Psi`` never increases.
 
 ``phi`` is a hyper-Laplacian on orthonormal Haar details, whose prox is exact (what the Corrector
-needs). ``corrector=False`` runs the plain splitting (the last denoised image is the result).
+needs). Its weight is :data:`PHI_GAIN` ``sigma^2``, and the proximal step is a tenth of ``1/L``:
+with today's deconvolution weight (20 ``sigma^2``) and the full step, ``Psi``'s minimiser fits the
+noise, the Corrector refused every proposal after the first and the result lost 2 dB to the plain
+splitting (docs/bench/denoise_deconv.md). Clipped pixels get zero weight in ``f``, as in
+:func:`gencor.tasks.deconv.deconvolve_plane`. ``corrector=False`` runs the plain splitting (the
+last denoised image is the result).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import Convolution
 from gencor.operators.wavelet import Wavelet
-from gencor.propagation.fidelity import DataFidelity
+from gencor.propagation.fidelity import DataFidelity, WeightedFidelity
 from gencor.propagation.gcm import PropagationResult, WaveletPrior, propagate
 
 #: The denoiser's first level and the splitting weight's constant (DPIR's deblurring settings).
@@ -32,10 +37,12 @@ STAGES = 8
 SIGMA_FLOOR = 0.003
 #: Haar levels of ``phi`` (the grid is extended to a multiple of ``2**LEVELS``).
 LEVELS = 3
-#: ``phi``'s weight is ``PHI_GAIN sigma^2``, as :func:`gencor.tasks.deconv.default_lam` sets the
-#: hyper-Laplacian of gradients.
-PHI_GAIN = 20.0
-PHI_FLOOR = 3e-4
+#: ``phi``'s weight is ``PHI_GAIN sigma^2`` (at least ``PHI_FLOOR``) and the Corrector's proximal
+#: step ``STEP_SCALE / L``: chosen on training photos so that the Corrector keeps the proposals
+#: that gain (docs/bench/denoise_deconv.md).
+PHI_GAIN = 3.0
+PHI_FLOOR = 1e-5
+STEP_SCALE = 0.1
 
 #: ``denoise(stack, sigma)``: a ``(C, H, W)`` stack at noise level ``sigma`` -> the same shape.
 Denoise = Callable[[np.ndarray, float], np.ndarray]
@@ -50,14 +57,18 @@ def schedule(sigma: float, stages: int = STAGES, *, start: float = SIGMA_START, 
 
 @dataclass(frozen=True)
 class DenoiserGenerator:
-    """The Generator of stage ``t``: the denoiser at level ``sigmas[t]`` (a gray image as one plane)."""
+    """The Generator of stage ``t``: the denoiser at level ``sigmas[t]``; gray and color stacks go
+    in whole, other channel counts plane by plane."""
 
     denoise: Denoise
     sigmas: tuple[float, ...]
 
     def __call__(self, u0: np.ndarray, stage: int) -> np.ndarray:
+        level = float(self.sigmas[min(stage, len(self.sigmas) - 1)])
         stack = u0.reshape(-1, *u0.shape[-2:])
-        return np.asarray(self.denoise(stack, float(self.sigmas[min(stage, len(self.sigmas) - 1)]))).reshape(u0.shape)
+        if len(stack) in (1, 3):
+            return np.asarray(self.denoise(stack, level)).reshape(u0.shape)
+        return np.stack([np.asarray(self.denoise(p[None], level))[0] for p in stack]).reshape(u0.shape)
 
 
 def deconvolve_gcm(
@@ -66,22 +77,34 @@ def deconvolve_gcm(
     denoise: Denoise,
     *,
     sigma: float,
+    clipped: np.ndarray | None = None,
     stages: int = STAGES,
     corrector: bool = True,
     rho: float = RHO,
     start: float = SIGMA_START,
+    phi_gain: float = PHI_GAIN,
+    step_scale: float = STEP_SCALE,
 ) -> tuple[np.ndarray, PropagationResult]:
-    """Deconvolve ``(C, H, W)`` planes (``C`` 1 or 3) blurred by ``kernel`` with noise ``sigma``.
+    """Deconvolve ``(C, H, W)`` planes blurred by ``kernel`` with noise ``sigma``; ``clipped``
+    (same shape) marks saturated pixels.
 
-    Returns the sharp planes (not clipped) and the propagation's record (``Psi`` per stage, which
-    proposals the Corrector accepted).
+    Returns the sharp planes (not clipped to [0, 1]) and the propagation's record (``Psi`` per
+    stage, which proposals the Corrector accepted).
     """
     h, w = y.shape[-2:]
     size = max(kernel.shape)
     y_ext = extend_periodic(y, size, multiple=2**LEVELS)
     shape = y_ext.shape[-2:]
-    data = DataFidelity(Convolution(kernel / kernel.sum(), shape), y_ext)
-    prior = WaveletPrior(Wavelet(shape, levels=LEVELS), max(PHI_GAIN * max(sigma, SIGMA_FLOOR) ** 2, PHI_FLOOR))
+    blur = Convolution(kernel / kernel.sum(), shape)
+    if clipped is not None and clipped.any():
+        weight = np.ones(y_ext.shape)
+        weight[..., :h, :w] = ~clipped
+        data: DataFidelity | WeightedFidelity = WeightedFidelity(blur, y_ext, weight)
+    else:
+        data = DataFidelity(blur, y_ext)
+    prior = WaveletPrior(Wavelet(shape, levels=LEVELS), max(phi_gain * max(sigma, SIGMA_FLOOR) ** 2, PHI_FLOOR))
     sigmas, gammas = schedule(sigma, stages, start=start, rho=rho)
-    run = propagate(data, prior, y_ext, gammas=tuple(gammas), generator=DenoiserGenerator(denoise, tuple(sigmas)), corrector=corrector)
+    run = propagate(
+        data, prior, y_ext, gammas=tuple(gammas), generator=DenoiserGenerator(denoise, tuple(sigmas)), corrector=corrector, step_scale=step_scale
+    )
     return run.u[..., :h, :w], run

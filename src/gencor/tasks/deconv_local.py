@@ -15,6 +15,7 @@ from scipy import fft
 
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
+from gencor.operators.cg import pcg
 from gencor.operators.filterflow import FilterFlow, extend_hats, grid_hats
 from gencor.tasks.deconv import (
     BETA_RATE,
@@ -30,7 +31,6 @@ from gencor.tasks.deconv import (
     clipped_pixels,
     default_lam,
     hqs,
-    pcg,
 )
 from gencor.threads import fft_workers
 from gencor.validate import as_image, as_kernel, check_integer

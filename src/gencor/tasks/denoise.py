@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gencor.layout import from_planes, to_planes
-from gencor.noise import DENOISE_DENOISE_SIGMA_MAX, estimate_noise
+from gencor.noise import DENOISE_SIGMA_MAX, estimate_noise
 from gencor.validate import as_image, check_real
 
 PRECISIONS = ("auto", "float32", "bfloat16")
