@@ -66,17 +66,19 @@ def one(case, a: argparse.Namespace, denoisers: dict) -> list[dict[str, object]]
                 add(f"{name}|c{c}", out, t_pre + t)
             if name not in a.hqs:
                 continue
-            settings = [(False, 0.0, 1.0)] + [(True, g, m) for g in a.phi_gain for m in a.step_scale]
+            settings = ([(False, 0.0, 1.0)] if a.pnp else []) + [(True, g, m) for g in a.phi_gain for m in a.step_scale]
             for corrector, gain, mu in settings:
                 for rho in a.rho:
-                    (out, run), t = timed(
-                        lambda k=k, den=den, c=corrector, r=rho, g=gain, m=mu: deconvolve_gcm(
-                            y[None], k, den, sigma=s, clipped=clipped[None], corrector=c, rho=r, stages=a.stages, phi_gain=g or PHI_GAIN, step_scale=m
+                    for ls in a.level_scales:
+                        (out, run), t = timed(
+                            lambda k=k, den=den, c=corrector, r=rho, g=gain, m=mu, ls=ls: deconvolve_gcm(
+                                y[None], k, den, sigma=ls * s, clipped=clipped[None], corrector=c, rho=r, stages=a.stages, phi_gain=g or PHI_GAIN, step_scale=m
+                            )
                         )
-                    )
-                    label = f"{name}-{'gcm' if corrector else 'pnp'}" + (f"-r{rho}" if len(a.rho) > 1 else "")
-                    label += f"-g{gain:g}-m{mu:g}" if corrector and (len(a.phi_gain) > 1 or len(a.step_scale) > 1) else ""
-                    add(label, out[0], t, accepted=[bool(v) for v in run.accepted], psi=[float(v) for v in run.psi])
+                        label = f"{name}-{'gcm' if corrector else 'pnp'}" + (f"-r{rho}" if len(a.rho) > 1 else "")
+                        label += f"-g{gain:g}-m{mu:g}" if corrector and (len(a.phi_gain) > 1 or len(a.step_scale) > 1) else ""
+                        label += f"-s{ls:g}" if len(a.level_scales) > 1 else ""
+                        add(label, out[0], t, accepted=[bool(v) for v in run.accepted], psi=[float(v) for v in run.psi])
     return rows
 
 
@@ -88,6 +90,8 @@ def main() -> None:
     ap.add_argument("--hqs", nargs="*", default=["net"], help="denoisers also run as the splitting's Generator (net, bm3d)")
     ap.add_argument("--rho", type=float, nargs="+", default=[0.23])
     ap.add_argument("--stages", type=int, default=8)
+    ap.add_argument("--level-scales", type=float, nargs="+", default=[1.0], help="the splitting's last level, times the measured noise")
+    ap.add_argument("--no-pnp", dest="pnp", action="store_false", help="skip the splitting without the Corrector")
     ap.add_argument("--phi-gain", type=float, nargs="+", default=[PHI_GAIN], help="weights of the Corrector's prior, times sigma^2")
     ap.add_argument("--step-scale", type=float, nargs="+", default=[STEP_SCALE], help="the Corrector's proximal step, times 1/L")
     ap.add_argument("--n", type=int, default=8)

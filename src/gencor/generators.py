@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 #: The names, in the order the CLI lists them (the first is the default).
 NAMES = ("cnn", "none", "shrink")
+#: The final deconvolution's methods (:func:`gencor.deconvolve`): the MAP solve with a
+#: hyper-Laplacian prior, or the GCM propagation with the denoiser as the Generator.
+DECONVOLUTION_METHODS = ("hyper-laplacian", "denoiser")
+DEFAULT_DECONVOLUTION = "hyper-laplacian"
 
 
 def cnn_generator(prior: LpPrior, gammas: tuple[float, ...], scale: int, iteration: int, level: int) -> Generator | None:

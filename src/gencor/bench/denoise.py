@@ -45,7 +45,8 @@ def run_denoise(
     data: Path, *, out_dir: Path, sigmas: list[int], sets: list[str], with_bm3d: bool, limit: int | None, quiet: bool, precision: str = "auto"
 ) -> list[Row]:
     """PSNR and seconds per image of gencor's denoiser (and BM3D) on each set and level; writes
-    ``denoiser.md`` and ``denoiser.csv``."""
+    ``denoiser.md`` and ``denoiser.csv`` (``denoiser_PRECISION`` for a precision other than auto,
+    ``..._firstN`` with a ``limit``)."""
     if with_bm3d:
         try:
             import bm3d  # noqa: F401
@@ -97,7 +98,7 @@ def run_denoise(
         "BM3D: PyPI `bm3d` (`bm3d.bm3d`, `bm3d.bm3d_rgb` for color) given the true sigma; gencor's denoiser given the true sigma too. "
         "Seconds per image, all cores."
     )
-    stem = "denoiser" if limit is None else f"denoiser_first{limit}"
+    stem = "denoiser" + ("" if precision == "auto" else f"_{precision}") + ("" if limit is None else f"_first{limit}")
     write_tables(out_dir, stem, rows, [c for c in columns if any(c in r for r in rows)], header)
     return rows
 

@@ -144,7 +144,14 @@ def _denoise(args: argparse.Namespace) -> None:
 
     sigmas = [int(s) for s in args.sigmas.split(",") if s.strip()]
     run_denoise(
-        Path(args.data), out_dir=Path(args.out), sigmas=sigmas, sets=args.sets.split(","), with_bm3d=args.bm3d, limit=args.limit, quiet=args.quiet
+        Path(args.data),
+        out_dir=Path(args.out),
+        sigmas=sigmas,
+        sets=args.sets.split(","),
+        with_bm3d=args.bm3d,
+        limit=args.limit,
+        quiet=args.quiet,
+        precision=args.precision,
     )
 
 
@@ -175,9 +182,9 @@ def _ablation(args: argparse.Namespace) -> None:
         summarize_real(out, labels=labels, quiet=args.quiet, limit=args.limit)
         return
     parts = set(args.parts.split(","))
-    unknown = parts - {"levin", "noisy", "real"}
+    unknown = parts - {"levin", "noisy", "real", "deconv"}
     if unknown:
-        raise ValueError(f"unknown --parts {', '.join(sorted(unknown))}; choose from levin, noisy, real")
+        raise ValueError(f"unknown --parts {', '.join(sorted(unknown))}; choose from levin, noisy, real, deconv")
     sigmas = _sigmas(args.sigmas)
     common = dict(out_dir=out, jobs=args.jobs, limit=args.limit, quiet=args.quiet)
     if "levin" in parts:
@@ -186,6 +193,10 @@ def _ablation(args: argparse.Namespace) -> None:
         run_noisy_ablation(Path(args.noisy), sigmas=sigmas, **common)
     if "real" in parts:
         run_real_ablation(Path(args.real), labels=labels, **common)
+    if "deconv" in parts:
+        from gencor.bench.ablation_deconv import run_deconv_ablation
+
+        run_deconv_ablation(Path(args.noisy), Path(args.data), sigmas=sigmas, **common)
 
 
 def _synthetic(args: argparse.Namespace) -> None:
@@ -396,6 +407,12 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--sigmas", default="15,25,50", metavar="S,S", help="noise levels of 255 (default 15,25,50)")
     q.add_argument("--sets", default="BSD68,Kodak24", metavar="SET,SET", help="BSD68 (gray), Kodak24 (color) (default both)")
     q.add_argument("--bm3d", action="store_true", help="also BM3D (PyPI bm3d, free for non-commercial use only; not installed with gencor)")
+    q.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bfloat16"],
+        default="auto",
+        help="the network's arithmetic (default auto: bfloat16 on CPUs with bfloat16 units)",
+    )
     q.add_argument("--limit", type=positive_int, default=None, metavar="N", help=LIMIT_HELP.format(what="images of each set"))
     _outputs(q, "denoiser.md and denoiser.csv")
     q.set_defaults(func=_checked(_denoise))
@@ -480,7 +497,13 @@ def add_parser(sub: Any) -> None:
             q.add_argument("--images", type=positive_int, default=4, metavar="N", help="Levin images followed stage by stage (default 4)")
             q.add_argument("--noisy", default=str(DATA / "test"), metavar="DIR", help=f"the noisy set's photos (default {DATA / 'test'})")
             q.add_argument("--sigmas", default="0.01,0.02", metavar="S,S", help="noise levels of the noisy set (default 0.01,0.02)")
-            q.add_argument("--parts", default="levin,noisy,real", metavar="P,P", help="which parts to run: levin, noisy, real (default all three)")
+            q.add_argument(
+                "--parts",
+                default="levin,noisy,real,deconv",
+                metavar="P,P",
+                help="which parts to run: levin, noisy, real (the kernel estimator's Generator), deconv (the final deconvolution's, with the "
+                "true kernel on the noisy set and Levin) (default all four)",
+            )
             q.add_argument(
                 "--real", default=str(DATA / "real_lai16"), metavar="DIR", help=f"the real photos (default {DATA / 'real_lai16'}); every third is used"
             )

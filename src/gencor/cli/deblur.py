@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from gencor.cli.batch import add_batch_options, is_batch, run_batch, single
 from gencor.cli.options import IMAGE_OUTPUTS, PLOT_OUTPUTS, Progress, add_common, kernel_size, max_pixels, progress_bar, rewrite_photo
+from gencor.generators import DECONVOLUTION_METHODS as METHODS
+from gencor.generators import DEFAULT_DECONVOLUTION
 from gencor.generators import NAMES as GENERATOR_NAMES
 
 if TYPE_CHECKING:
@@ -76,6 +78,13 @@ def add_parser(sub: Any) -> None:
         "photo, e.g. a camera that rolled; slower); 'auto': 'local' only when the kernels differ from the frame's (report: blur_variation)",
     )
     p.add_argument(
+        "--deconvolution",
+        choices=list(METHODS),
+        default=DEFAULT_DECONVOLUTION,
+        help=f"how the photo is restored with the kernel: 'denoiser' (the GCM propagation with gencor's denoiser as the Generator) or "
+        f"'hyper-laplacian' (the MAP solve with a sparse gradient prior); default {DEFAULT_DECONVOLUTION}",
+    )
+    p.add_argument(
         "--no-corrector",
         action="store_true",
         help="drop the monotone Corrector: the Generator-only variant, a naive cascade without guarantee (for comparisons)",
@@ -105,6 +114,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         "final_stage": args.final_stage,
         "blur": args.blur,
         "force": args.force,
+        "deconvolution": args.deconvolution,
     }
 
 

@@ -6,18 +6,26 @@ import argparse
 from typing import Any
 
 from gencor.cli.options import IMAGE_OUTPUTS, add_common, max_pixels
+from gencor.generators import DECONVOLUTION_METHODS
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "deconv",
         help="restore a photo whose blur kernel is known",
-        description="Non-blind deconvolution of INPUT with kernel K (convolution convention) and a hyper-Laplacian prior.",
+        description="Non-blind deconvolution of INPUT with kernel K (convolution convention): a MAP solve with a hyper-Laplacian prior, or the "
+        "GCM propagation with gencor's denoiser as the Generator (--method denoiser).",
     )
     p.add_argument("input", metavar="INPUT", help="blurred photo (PNG, JPEG, TIFF)")
     p.add_argument("--kernel", required=True, metavar="K", help="kernel as .npy (e.g. from deblur --save-kernel) or a gray image")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the sharp photo")
     p.add_argument("--lam", type=float, default=None, metavar="L", help="prior weight (default: from the noise level measured on the photo)")
+    p.add_argument(
+        "--method",
+        choices=list(DECONVOLUTION_METHODS),
+        default=DECONVOLUTION_METHODS[0],
+        help=f"'hyper-laplacian' (the MAP solve) or 'denoiser' (GCM with the denoiser; --lam then sets its noise level) (default {DECONVOLUTION_METHODS[0]})",
+    )
     add_common(p)
     p.set_defaults(func=run)
 
@@ -30,7 +38,7 @@ def run(args: argparse.Namespace) -> None:
     kernel = read_kernel(args.kernel)
     out = check_output_path(args.output, args.input, args.kernel, suffixes=IMAGE_OUTPUTS)
     check_format(out, photo)
-    photo.pixels = deconvolve(photo.pixels, kernel, lam=args.lam, channel_axis=-1 if photo.is_color else None).image
+    photo.pixels = deconvolve(photo.pixels, kernel, lam=args.lam, channel_axis=-1 if photo.is_color else None, method=args.method).image
     write_image(out, photo, quality=args.quality)
     if not args.quiet:
         print(f"wrote {out}")

@@ -59,7 +59,7 @@ class DataFidelity:
 
 #: Conjugate-gradient iterations of :class:`WeightedFidelity`'s warm start (preconditioned by the
 #: unweighted exact solve, as the clipped-light solve of :mod:`gencor.tasks.deconv`).
-WARM_START_CG = 3
+WARM_START_CG = 1
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from functools import partial
 import numpy as np
 from scipy import fft, ndimage
 
+from gencor.generators import DECONVOLUTION_METHODS as METHODS
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import estimate_noise
 from gencor.operators.boundary import extend_periodic
@@ -246,9 +247,6 @@ def _weighted_solve(
 
     return pcg(apply, m_inv, rhs, x, CG_ITERATIONS)
 
-
-#: The deconvolution methods of :func:`deconvolve`.
-METHODS = ("hyper-laplacian", "denoiser")
 
 #: Pixels at or above this value (on [0, 1]) are taken as clipped by the sensor.
 CLIP_LEVEL = 0.98

@@ -67,8 +67,11 @@ class DenoiserGenerator:
         level = float(self.sigmas[min(stage, len(self.sigmas) - 1)])
         stack = u0.reshape(-1, *u0.shape[-2:])
         if len(stack) in (1, 3):
-            return np.asarray(self.denoise(stack, level)).reshape(u0.shape)
-        return np.stack([np.asarray(self.denoise(p[None], level))[0] for p in stack]).reshape(u0.shape)
+            out = np.asarray(self.denoise(stack, level))
+        else:
+            out = np.stack([np.asarray(self.denoise(p[None], level))[0] for p in stack])
+        # A result of the wrong size goes back as it is: the Corrector refuses it.
+        return out.reshape(u0.shape) if out.size == u0.size else out
 
 
 def deconvolve_gcm(
@@ -93,11 +96,12 @@ def deconvolve_gcm(
     """
     h, w = y.shape[-2:]
     size = max(kernel.shape)
-    y_ext = extend_periodic(y, size, multiple=2**LEVELS)
+    # Single precision, as the MAP solve: its rounding is far below an 8-bit level.
+    y_ext = extend_periodic(y, size, multiple=2**LEVELS).astype(np.float32)
     shape = y_ext.shape[-2:]
-    blur = Convolution(kernel / kernel.sum(), shape)
+    blur = Convolution(kernel / kernel.sum(), shape, dtype=np.float32)
     if clipped is not None and clipped.any():
-        weight = np.ones(y_ext.shape)
+        weight = np.ones(y_ext.shape, dtype=np.float32)
         weight[..., :h, :w] = ~clipped
         data: DataFidelity | WeightedFidelity = WeightedFidelity(blur, y_ext, weight)
     else:

@@ -39,6 +39,7 @@ from gencor.tasks.deblur.decision import LOCAL_VARIATION, MAX_TRUSTED_NOISE, MIN
 from gencor.tasks.deblur.families import DARK_WINDOW, FAMILIES, PAIR_WINDOW, REGISTRY, Family, find_candidates
 from gencor.tasks.deblur.output import final_stage_outcome, finish
 from gencor.tasks.deblur.plan import (
+    DEFAULT_DECONVOLUTION,
     AUTO,
     BLUR_MODES,
     ESTIMATION_WINDOW,
@@ -99,6 +100,7 @@ def deblur(
     blur: str = "uniform",
     lam: float | None = None,
     force: bool = False,
+    deconvolution: str = DEFAULT_DECONVOLUTION,
     config: EstimatorConfig | None = None,
     progress: Progress | None = None,
 ) -> DeblurResult:
@@ -136,6 +138,10 @@ def deblur(
         Deblur with the best candidate even when the confidence is below the trust threshold (between the graded
         and the trust threshold the photo gets a "tentative" answer with a warning without it; both thresholds
         are higher on noisy photos, :func:`gencor.assess.trusted_from`).
+    deconvolution
+        How the photo is restored with the kernel (:func:`gencor.deconvolve`'s ``method``): "denoiser", the GCM
+        propagation with gencor's denoiser as the Generator, or "hyper-laplacian", the MAP solve. The local path
+        always uses the latter.
     config
         Settings of the kernel estimator (:class:`~gencor.EstimatorConfig`); the shipped defaults when ``None``.
     progress
@@ -165,7 +171,9 @@ def deblur(
     >>> result.image.shape, result.kernel.shape, result.report.decision in ("deblurred", "conservative", "tentative", "unchanged")
     ((96, 96), (9, 9), True)
     """
-    options = Options(kernel_size, channel_axis, generator, corrector, final_stage, blur, lam, force, EstimatorConfig() if config is None else config, progress)
+    options = Options(
+        kernel_size, channel_axis, generator, corrector, final_stage, blur, lam, force, deconvolution, EstimatorConfig() if config is None else config, progress
+    )
     with fft.set_workers(fft_workers()):
         return _pipeline(image, options)
 

@@ -64,7 +64,7 @@ def restore(plan: Plan, choice: Choice) -> tuple[np.ndarray, dict[str, Any]]:
         if options.final_stage:
             choice.warnings.append("the local path has no final stage: --final-stage was not applied")
         return sharp, {"proposed": False}
-    sharp = deconvolve(arr, choice.kernel, lam=choice.lam, channel_axis=axis).image
+    sharp = deconvolve(arr, choice.kernel, lam=choice.lam, channel_axis=axis, method=options.deconvolution).image
     plan.clock.lap("deconvolution")
     stage = (options.generator if options.final_stage else "none", options.corrector)
     sharp, final = _final_stage(arr, sharp, choice.kernel, choice.lam, plan.sigma, *stage)

@@ -11,13 +11,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
-from gencor.generators import generator_factory
+from gencor.generators import DEFAULT_DECONVOLUTION, generator_factory
 from gencor.kernels.estimate import EstimatorConfig, GeneratorFactory, KernelEstimate, check_config, estimate_kernel, pyramid_sizes
 from gencor.kernels.l0 import L0Config
 from gencor.kernels.noiseaware import NoiseAwareConfig, pyramid
 from gencor.layout import luminance
 from gencor.noise import estimate_noise
-from gencor.tasks.deconv import check_lam, clipped_pixels
+from gencor.tasks.deconv import METHODS, check_lam, clipped_pixels
 from gencor.validate import as_image, check_callback, check_flag, check_kernel_size
 
 #: Side of the window the kernel is estimated on for large photos; blur is (nearly) the same
@@ -58,6 +58,7 @@ class Options:
     blur: str
     lam: float | None
     force: bool
+    deconvolution: str
     config: EstimatorConfig
     progress: Progress | None
 
@@ -231,6 +232,8 @@ def _check(options: Options, arr: np.ndarray) -> tuple[bool, int, GeneratorFacto
     check_callback(options.progress, "progress")
     kernel_size = options.kernel_size
     auto = isinstance(kernel_size, str) and kernel_size == AUTO
+    if not isinstance(options.deconvolution, str) or options.deconvolution not in METHODS:
+        raise ValueError(f"deconvolution must be one of {', '.join(METHODS)}, got {options.deconvolution!r}")
     if not isinstance(options.blur, str) or options.blur not in BLUR_MODES:
         raise ValueError(f"blur must be one of {', '.join(BLUR_MODES)}, got {options.blur!r}")
     if isinstance(kernel_size, str) and not auto:
