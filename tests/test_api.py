@@ -28,6 +28,7 @@ DOCUMENTED = [
     "gencor.io.read",
     "gencor.io.write",
     "gencor.operators.filterflow",
+    "gencor.tasks.denoise",
 ]
 #: The package's sources, where every module with a docstring example must be in :data:`DOCUMENTED`.
 SOURCES = Path(gencor.__file__).parent

@@ -154,13 +154,14 @@ def test_deconv_ablation_and_denoise_bench(tmp_path: Path) -> None:
         Image.fromarray(np.round(shapes_image(96, seed=i) * 255).astype(np.uint8)).save(test / "BSD68" / f"{i:02d}.png")
     rgb = np.stack([shapes_image(96, seed=s) for s in range(3)], axis=-1)
     Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(test / "Kodak24" / "k.png")
-    table = run_deconv_ablation(test, _levin_set(tmp_path / "levin", n=1), out_dir=tmp_path / "out", sigmas=(0.02,), jobs=1, limit=1, quiet=True)
+    table = run_deconv_ablation(test, _levin_set(tmp_path / "levin", n=1), out_dir=tmp_path / "out", sigmas=(0.02,), jobs=1, limit=2, quiet=True)
     assert [r["variant"] for r in table] == list(VARIANTS) * 2  # the noisy set at 0.02, then Levin
     assert all(r["psi_rose"] == 0 for r in table)
     gcm = next(r for r in table if r["variant"] == "GCM")
-    # The denoiser carries weight: GCM beats the Corrector alone, whose warm starts keep the noise.
+    # The denoiser carries weight: GCM beats the Corrector alone, whose warm starts keep the noise
+    # (on the photo without clipped lights: on the other, the MAP solve answers for every variant).
     assert gcm["gain_over_corrector_only_db"] > 0.5 and 0 < gcm["proposals_kept"] <= 1
-    assert (tmp_path / "out" / "ablation_deconv_first1.md").exists()
+    assert (tmp_path / "out" / "ablation_deconv_first2.md").exists()
     rows = run_denoise(tmp_path, out_dir=tmp_path / "out", sigmas=[25], sets=["BSD68", "Kodak24"], with_bm3d=False, limit=None, quiet=True)
     assert [(r["set"], r["images"]) for r in rows] == [("BSD68", 2), ("Kodak24", 1)]
     assert all(r["psnr_gencor"] > r["psnr_input"] + 5 for r in rows)

@@ -31,7 +31,7 @@ from denoise_deconv import DATA, bm3d_denoise, cases, deconv, gencor_decision, g
 
 from gencor.metrics import image_scores  # noqa: E402
 from gencor.noise import estimate_noise  # noqa: E402
-from gencor.tasks.deconv import clipped_pixels, deconvolve, default_lam  # noqa: E402
+from gencor.tasks.deconv import clipped_pixels, deconvolve, deconvolve_plane, default_lam  # noqa: E402
 from gencor.tasks.deconv_gcm import PHI_GAIN, STEP_SCALE, deconvolve_gcm  # noqa: E402
 
 
@@ -70,15 +70,23 @@ def one(case, a: argparse.Namespace, denoisers: dict) -> list[dict[str, object]]
             for corrector, gain, mu in settings:
                 for rho in a.rho:
                     for ls in a.level_scales:
-                        (out, run), t = timed(
-                            lambda k=k, den=den, c=corrector, r=rho, g=gain, m=mu, ls=ls: deconvolve_gcm(
-                                y[None], k, den, sigma=ls * s, clipped=clipped[None], corrector=c, rho=r, stages=a.stages, phi_gain=g or PHI_GAIN, step_scale=m
-                            )
-                        )
+                        runs = []
+
+                        def away(planes, k=k, den=den, c=corrector, r=rho, g=gain, m=mu, ls=ls, runs=runs):  # type: ignore[no-untyped-def]
+                            out, run = deconvolve_gcm(planes, k, den, sigma=ls * s, corrector=c, rho=r, stages=a.stages, phi_gain=g or PHI_GAIN, step_scale=m)
+                            runs.append(run)
+                            return out
+
+                        # As deconvolve(method="denoiser"): the weighted MAP solve near clipped lights.
+                        out, t = timed(lambda k=k, away=away: deconvolve_plane(y[None], k, lam=lam0, clipped=clipped[None], away=away))
+                        run = runs[0] if runs else None
                         label = f"{name}-{'gcm' if corrector else 'pnp'}" + (f"-r{rho}" if len(a.rho) > 1 else "")
                         label += f"-g{gain:g}-m{mu:g}" if corrector and (len(a.phi_gain) > 1 or len(a.step_scale) > 1) else ""
                         label += f"-s{ls:g}" if len(a.level_scales) > 1 else ""
-                        add(label, out[0], t, accepted=[bool(v) for v in run.accepted], psi=[float(v) for v in run.psi])
+                        if run is None:  # the lights cover the frame: the MAP solve answered
+                            add(label, out[0], t)
+                        else:
+                            add(label, out[0], t, accepted=[bool(v) for v in run.accepted], psi=[float(v) for v in run.psi])
     return rows
 
 

@@ -13,7 +13,6 @@ import numpy as np
 from scipy import fft
 
 from gencor.operators.base import LinearOperator
-from gencor.operators.cg import pcg
 from gencor.operators.convolution import Convolution
 from gencor.operators.gradient import Gradient
 
@@ -55,48 +54,6 @@ class DataFidelity:
 
     def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray:
         return self.operator.solve_normal(self._aty + gamma * anchor, gamma)
-
-
-#: Conjugate-gradient iterations of :class:`WeightedFidelity`'s warm start (preconditioned by the
-#: unweighted exact solve, as the clipped-light solve of :mod:`gencor.tasks.deconv`).
-WARM_START_CG = 1
-
-
-@dataclass(frozen=True)
-class WeightedFidelity:
-    """``f(u) = 1/2 ||w (A u - y)||^2`` with weights ``0 <= w <= 1`` (0 on clipped pixels, whose
-    true value the sensor did not record). The warm start is approximate (a few preconditioned CG
-    iterations): the Corrector's guarantee holds whatever the Generator gets."""
-
-    operator: LinearOperator
-    y: np.ndarray
-    weight: np.ndarray
-
-    @property
-    def lipschitz(self) -> float:
-        return self.operator.lipschitz * float(np.max(self.weight)) ** 2
-
-    def value(self, u: np.ndarray) -> float:
-        r = self.weight * (self.operator.forward(u) - self.y)
-        return 0.5 * float(np.vdot(r, r))
-
-    def grad(self, u: np.ndarray) -> np.ndarray:
-        return self.operator.adjoint(self.weight**2 * (self.operator.forward(u) - self.y))
-
-    @cached_property
-    def _aty(self) -> np.ndarray:
-        return self.operator.adjoint(self.weight**2 * self.y)
-
-    def warm_start(self, anchor: np.ndarray, gamma: float) -> np.ndarray:
-        op, w2 = self.operator, self.weight**2
-        start = op.solve_normal(op.adjoint(self.y) + gamma * anchor, gamma)
-        return pcg(
-            lambda v: op.adjoint(w2 * op.forward(v)) + gamma * v,
-            lambda r: op.solve_normal(r, gamma),
-            self._aty + gamma * anchor,
-            start,
-            WARM_START_CG,
-        )
 
 
 #: Iterates whose spectra are kept: the current one and the warm start proposed from it.

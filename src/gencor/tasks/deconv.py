@@ -91,6 +91,7 @@ def deconvolve_plane(
     beta_steps: int = BETA_STEPS,
     beta_rate: float = BETA_RATE,
     clipped: np.ndarray | None = None,
+    away: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Deconvolve ``(..., H, W)`` planes with one kernel; see the module docstring.
 
@@ -100,15 +101,19 @@ def deconvolve_plane(
     the light. The weighted solve is no longer diagonal in Fourier space: each step then runs a
     few conjugate-gradient iterations preconditioned by the unweighted FFT solve, on tiles around
     the lights (see :data:`LIGHT_REACH`).
+
+    ``away`` replaces the unweighted solve of the whole frame (the lights' tiles are still this
+    weighted MAP solve): how the denoiser's propagation leaves the lights to it.
     """
     solve = partial(hqs, size=max(kernel.shape), x_step=_uniform_step(kernel), lam=lam, p=p, beta_steps=beta_steps, beta_rate=beta_rate)
+    whole = away or partial(solve, clipped=None)
     if clipped is None or not clipped.any():
-        return solve(y, clipped=None)
+        return whole(y)
     tiles = _light_tiles(np.any(clipped.reshape(-1, *clipped.shape[-2:]), axis=0), max(kernel.shape))
     h, w = y.shape[-2:]
     if sum((t.stop - t.start) * (u.stop - u.start) for t, u in tiles) > TILE_SHARE * h * w:
         return solve(y, clipped=clipped)
-    x = solve(y, clipped=None)
+    x = np.array(whole(y), dtype=np.float64)
     ramp = max(kernel.shape)
     context = max(LIGHT_REACH * ramp, TILE_BLOCK)
     for tile in tiles:
@@ -357,7 +362,12 @@ def _solver(kernel: np.ndarray, *, lam: float, p: float, method: str) -> Callabl
     denoiser = shipped_denoiser()
     # The noise level whose default weight is ``lam``: a stronger weight denoises more.
     sigma = float(np.sqrt(lam / NOISE_GAIN))
-    return lambda planes: deconvolve_gcm(planes, kernel, denoiser, sigma=sigma, clipped=clipped_pixels(planes))[0]
+
+    def propagation(planes: np.ndarray) -> np.ndarray:
+        return deconvolve_gcm(planes, kernel, denoiser, sigma=sigma)[0]
+
+    # Near clipped lights the weighted MAP solve answers (the propagation's data term has no weights).
+    return lambda planes: deconvolve_plane(planes, kernel, lam=lam, p=p, clipped=clipped_pixels(planes), away=propagation)
 
 
 def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float, method: str = "hyper-laplacian") -> np.ndarray:

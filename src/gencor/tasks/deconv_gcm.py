@@ -11,9 +11,10 @@ Zhang et al. 2021), here with the Corrector's guarantee that ``Psi`` never incre
 needs). Its weight is :data:`PHI_GAIN` ``sigma^2``, and the proximal step is a tenth of ``1/L``:
 with today's deconvolution weight (20 ``sigma^2``) and the full step, ``Psi``'s minimiser fits the
 noise, the Corrector refused every proposal after the first and the result lost 2 dB to the plain
-splitting (docs/bench/denoise_deconv.md). Clipped pixels get zero weight in ``f``, as in
-:func:`gencor.tasks.deconv.deconvolve_plane`. ``corrector=False`` runs the plain splitting (the
-last denoised image is the result).
+splitting (docs/bench/denoise_deconv.md). ``f`` has no weights: near clipped lights
+:func:`gencor.tasks.deconv.deconvolve` lets its weighted MAP solve answer (the propagation with
+weights lost up to 4 dB there). ``corrector=False`` runs the plain splitting (the last denoised
+image is the result).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import Convolution
 from gencor.operators.wavelet import Wavelet
-from gencor.propagation.fidelity import DataFidelity, WeightedFidelity
+from gencor.propagation.fidelity import DataFidelity
 from gencor.propagation.gcm import PropagationResult, WaveletPrior, propagate
 
 #: The denoiser's first level and the splitting weight's constant (DPIR's deblurring settings).
@@ -80,7 +81,6 @@ def deconvolve_gcm(
     denoise: Denoise,
     *,
     sigma: float,
-    clipped: np.ndarray | None = None,
     stages: int = STAGES,
     corrector: bool = True,
     rho: float = RHO,
@@ -88,8 +88,7 @@ def deconvolve_gcm(
     phi_gain: float = PHI_GAIN,
     step_scale: float = STEP_SCALE,
 ) -> tuple[np.ndarray, PropagationResult]:
-    """Deconvolve ``(C, H, W)`` planes blurred by ``kernel`` with noise ``sigma``; ``clipped``
-    (same shape) marks saturated pixels.
+    """Deconvolve ``(C, H, W)`` planes blurred by ``kernel`` with noise ``sigma``.
 
     Returns the sharp planes (not clipped to [0, 1]) and the propagation's record (``Psi`` per
     stage, which proposals the Corrector accepted).
@@ -99,13 +98,7 @@ def deconvolve_gcm(
     # Single precision, as the MAP solve: its rounding is far below an 8-bit level.
     y_ext = extend_periodic(y, size, multiple=2**LEVELS).astype(np.float32)
     shape = y_ext.shape[-2:]
-    blur = Convolution(kernel / kernel.sum(), shape, dtype=np.float32)
-    if clipped is not None and clipped.any():
-        weight = np.ones(y_ext.shape, dtype=np.float32)
-        weight[..., :h, :w] = ~clipped
-        data: DataFidelity | WeightedFidelity = WeightedFidelity(blur, y_ext, weight)
-    else:
-        data = DataFidelity(blur, y_ext)
+    data = DataFidelity(Convolution(kernel / kernel.sum(), shape, dtype=np.float32), y_ext)
     prior = WaveletPrior(Wavelet(shape, levels=LEVELS), max(phi_gain * max(sigma, SIGMA_FLOOR) ** 2, PHI_FLOOR))
     sigmas, gammas = schedule(sigma, stages, start=start, rho=rho)
     run = propagate(
