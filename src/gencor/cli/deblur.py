@@ -81,8 +81,8 @@ def add_parser(sub: Any) -> None:
         "--deconvolution",
         choices=list(METHODS),
         default=DEFAULT_DECONVOLUTION,
-        help=f"how the photo is restored with the kernel: 'denoiser' (the GCM propagation with gencor's denoiser as the Generator) or "
-        f"'hyper-laplacian' (the MAP solve with a sparse gradient prior); default {DEFAULT_DECONVOLUTION}",
+        help="how the photo is restored with the kernel: 'hyper-laplacian' (the MAP solve with a sparse gradient prior), 'denoiser' (the GCM "
+        f"propagation with gencor's denoiser as the Generator) or 'plug-and-play' (the same without the Corrector); default {DEFAULT_DECONVOLUTION}",
     )
     p.add_argument(
         "--no-corrector",

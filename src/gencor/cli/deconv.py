@@ -24,7 +24,8 @@ def add_parser(sub: Any) -> None:
         "--method",
         choices=list(DECONVOLUTION_METHODS),
         default=DECONVOLUTION_METHODS[0],
-        help=f"'hyper-laplacian' (the MAP solve) or 'denoiser' (GCM with the denoiser; --lam then sets its noise level) (default {DECONVOLUTION_METHODS[0]})",
+        help="'hyper-laplacian' (the MAP solve), 'denoiser' (GCM with the denoiser as the Generator, every proposal checked on Psi) or "
+        f"'plug-and-play' (the denoiser without the check); --lam sets the denoiser's noise level too (default {DECONVOLUTION_METHODS[0]})",
     )
     add_common(p)
     p.set_defaults(func=run)

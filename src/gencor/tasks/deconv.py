@@ -300,7 +300,9 @@ def deconvolve(
     method
         "hyper-laplacian": the MAP solve above. "denoiser": the GCM propagation with gencor's
         denoiser as the Generator (:mod:`gencor.tasks.deconv_gcm`; loads PyTorch), at the noise
-        level whose default weight is ``lam``.
+        level whose default weight is ``lam``, ``Psi`` checked at every stage. "plug-and-play":
+        the same without the Corrector (no guarantee on ``Psi``). Near clipped lights both leave
+        the answer to the MAP solve.
 
     Returns
     -------
@@ -364,7 +366,7 @@ def _solver(kernel: np.ndarray, *, lam: float, p: float, method: str) -> Callabl
     sigma = float(np.sqrt(lam / NOISE_GAIN))
 
     def propagation(planes: np.ndarray) -> np.ndarray:
-        return deconvolve_gcm(planes, kernel, denoiser, sigma=sigma)[0]
+        return deconvolve_gcm(planes, kernel, denoiser, sigma=sigma, corrector=method == "denoiser")[0]
 
     # Near clipped lights the weighted MAP solve answers (the propagation's data term has no weights).
     return lambda planes: deconvolve_plane(planes, kernel, lam=lam, p=p, clipped=clipped_pixels(planes), away=propagation)
@@ -377,7 +379,7 @@ def _by_tiles(planes: np.ndarray, kernel: np.ndarray, *, lam: float, p: float, m
     if max(h, w) <= FRAME_TILE:
         return solve(planes)
     # The denoiser sees a color photo's channels together.
-    return by_tiles(planes, max(kernel.shape), lambda tile, crop: solve(tile), stacked=method == "denoiser")
+    return by_tiles(planes, max(kernel.shape), lambda tile, crop: solve(tile), stacked=method != "hyper-laplacian")
 
 
 def by_tiles(planes: np.ndarray, ramp: int, solve: Callable[[np.ndarray, Region], np.ndarray], *, stacked: bool = False) -> np.ndarray:

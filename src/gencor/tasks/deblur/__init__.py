@@ -139,9 +139,9 @@ def deblur(
         and the trust threshold the photo gets a "tentative" answer with a warning without it; both thresholds
         are higher on noisy photos, :func:`gencor.assess.trusted_from`).
     deconvolution
-        How the photo is restored with the kernel (:func:`gencor.deconvolve`'s ``method``): "denoiser", the GCM
-        propagation with gencor's denoiser as the Generator, or "hyper-laplacian", the MAP solve. The local path
-        always uses the latter.
+        How the photo is restored with the kernel (:func:`gencor.deconvolve`'s ``method``): "hyper-laplacian", the
+        MAP solve; "denoiser", the GCM propagation with gencor's denoiser as the Generator; "plug-and-play", the
+        same without the Corrector. The local path always uses the MAP solve.
     config
         Settings of the kernel estimator (:class:`~gencor.EstimatorConfig`); the shipped defaults when ``None``.
     progress
