@@ -103,7 +103,7 @@ def test_scoring_with_stand_in_programs(tmp_path: Path) -> None:
     def fails(y: np.ndarray, size: int, sigma: float) -> Outcome:
         raise ValueError("the peer's estimate-kernel failed (exit 1): boom")
 
-    own = deconvolve(case.blurred, case.kernel, lam=1e-3).image
+    own = deconvolve(case.blurred, case.kernel, lam=1e-3, method="hyper-laplacian").image
     progs = {
         "truth": ("peer", lambda y, n, s: Outcome(case.kernel, own)),
         "delta": ("estimator", lambda y, n, s: Outcome(np.pad(np.ones((1, 1)), n // 2))),

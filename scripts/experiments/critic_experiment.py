@@ -130,7 +130,7 @@ def sample(job: tuple[Path, int]) -> tuple | None:
     for kind in rng.choice(KINDS, size=6, replace=False):
         kk = np.clip(damage(k, str(kind), rng), 0, None)
         lam = min(base * (8.0 if rng.uniform() < 0.4 else 1.0), LAM_MAX)
-        outs.append(deconvolve(reg, kk / kk.sum(), lam=lam).image[inner].astype(np.float16))
+        outs.append(deconvolve(reg, kk / kk.sum(), lam=lam, method="hyper-laplacian").image[inner].astype(np.float16))
         kinds.append(str(kind))
     crop = (slice(t0, t0 + SIDE), slice(l0, l0 + SIDE))
     return y[crop].astype(np.float16), xs[crop].astype(np.float16), np.stack(outs), kinds
@@ -160,7 +160,7 @@ def _real_one(job: tuple[str, Path, Path]) -> str:
     inner = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
     res = {"input": region[inner].astype(np.float32)}
     for name, c in rep["candidates"].items():
-        res[name] = deconvolve(region, ks[name.removesuffix(" conservative")], lam=c["lam"]).image[inner].astype(np.float32)
+        res[name] = deconvolve(region, ks[name.removesuffix(" conservative")], lam=c["lam"], method="hyper-laplacian").image[inner].astype(np.float32)
     np.savez(out / f"{stem}.npz", **res)
     return stem
 

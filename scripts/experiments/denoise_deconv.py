@@ -118,7 +118,7 @@ def one(case: Case, grid: argparse.Namespace, cache: Path | None, kernel_only: b
             psnr = image_scores(image, sharp)["psnr"]
             rows.append(dict(case=case.name, sigma=case.sigma, measured=s, kernel=which, decision=decision, variant=name, psnr=psnr, sec=seconds))
 
-        base, t_base = timed(lambda k=k: deconvolve(y, k, lam=lam0).image)
+        base, t_base = timed(lambda k=k: deconvolve(y, k, lam=lam0, method="hyper-laplacian").image)
         add("base", base, t_base)
         add("blurred", y, 0.0)
         for c in grid.lam_scales:

@@ -53,7 +53,7 @@ def one(case, a: argparse.Namespace, denoisers: dict) -> list[dict[str, object]]
             psnr = image_scores(np.clip(image, 0, 1), sharp)["psnr"]
             rows.append(dict(case=case.name, sigma=case.sigma, measured=s, kernel=which, decision=decision, variant=name, psnr=psnr, sec=seconds, **extra))
 
-        base, t_base = timed(lambda k=k: deconvolve(y, k, lam=lam0).image)
+        base, t_base = timed(lambda k=k: deconvolve(y, k, lam=lam0, method="hyper-laplacian").image)
         add("base", base, t_base)
         add("blurred", y, 0.0)
         for c in a.lam_scales:

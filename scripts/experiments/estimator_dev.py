@@ -120,8 +120,8 @@ def one(job: tuple[Case, str, int]) -> dict[str, Any]:
     est = variants(name)(blurred, size, case.sigma)
     sec = time.perf_counter() - t
     lam = default_lam(estimate_noise(blurred))
-    out = image_scores(deconvolve(blurred, est, lam=lam).image, sharp)
-    ref = image_scores(deconvolve(blurred, k, lam=lam).image, sharp)
+    out = image_scores(deconvolve(blurred, est, lam=lam, method="hyper-laplacian").image, sharp)
+    ref = image_scores(deconvolve(blurred, k, lam=lam, method="hyper-laplacian").image, sharp)
     before = image_scores(blurred, sharp)
     return dict(
         name=case.name,

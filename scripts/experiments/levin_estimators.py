@@ -37,8 +37,8 @@ def one(job: tuple[Path, str, int]) -> dict[str, Any]:
     est = variants(name)(y, size, sigma)
     sec = time.perf_counter() - t
     lam = default_lam(sigma)
-    out = image_scores(deconvolve(y, est, lam=lam).image, x)
-    ref = image_scores(deconvolve(y, k, lam=lam).image, x)
+    out = image_scores(deconvolve(y, est, lam=lam, method="hyper-laplacian").image, x)
+    ref = image_scores(deconvolve(y, k, lam=lam, method="hyper-laplacian").image, x)
     return dict(name=path.stem, size=size, sim=kernel_similarity(est, k), er=out["ssd"] / ref["ssd"], sec=sec)
 
 

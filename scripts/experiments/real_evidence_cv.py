@@ -38,7 +38,7 @@ def measure(report: dict, kernels: dict[str, np.ndarray], photo: Path) -> dict[s
     out = {}
     for name, cand in report["candidates"].items():
         k = kernels[name.removesuffix(" conservative")]
-        g_out = _grad_mag(deconvolve(y, k, lam=cand["lam"]).image)
+        g_out = _grad_mag(deconvolve(y, k, lam=cand["lam"], method="hyper-laplacian").image)
         out[name] = {"extent": kernel_extent(k), "sharpening": float(g_out[edges].mean() / max(g_in[edges].mean(), 1e-6))}
     return out
 

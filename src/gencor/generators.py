@@ -16,10 +16,11 @@ if TYPE_CHECKING:
 
 #: The names, in the order the CLI lists them (the first is the default).
 NAMES = ("cnn", "none", "shrink")
-#: The final deconvolution's methods (:func:`gencor.deconvolve`): the MAP solve with a
-#: hyper-Laplacian prior, the GCM propagation with the denoiser as the Generator, or the same
-#: without the Corrector (plug-and-play splitting: no guarantee on ``Psi``).
-DECONVOLUTION_METHODS = ("hyper-laplacian", "denoiser", "plug-and-play")
+#: The final deconvolution's methods (:func:`gencor.deconvolve`): "auto" (plug-and-play on noisy
+#: photos, else the MAP solve), the MAP solve with a hyper-Laplacian prior, the GCM propagation with
+#: the denoiser as the Generator, or the same without the Corrector (plug-and-play splitting: no
+#: guarantee on ``Psi``).
+DECONVOLUTION_METHODS = ("auto", "hyper-laplacian", "denoiser", "plug-and-play")
 DEFAULT_DECONVOLUTION = "hyper-laplacian"
 
 

@@ -59,7 +59,7 @@ def stage_curves(job: tuple[Path, int, str]) -> Row:
         for k in rec.iterates:
             kf = resize_kernel(k, kernel_size) if k.shape[0] != kernel_size else k
             sims.append(kernel_similarity(kf, k_true))
-            psnrs.append(image_scores(deconvolve(y, kf).image, x)["psnr"])
+            psnrs.append(image_scores(deconvolve(y, kf, method="hyper-laplacian").image, x)["psnr"])
     # The Corrector's decisions per scale: on the runs where a Generator proposed, and on those
     # where the warm start itself was tested (identity).
     decisions = [

@@ -57,7 +57,7 @@ def _case_row(job: tuple[str, Case | Path]) -> list[Row]:
     rows = []
     for variant in VARIANTS:
         if variant == "hyper-Laplacian MAP":
-            out, accepted, rising = deconvolve(y, kernel, lam=lam).image, "", False
+            out, accepted, rising = deconvolve(y, kernel, lam=lam, method="hyper-laplacian").image, "", False
         else:
             denoise = _identity if variant == "Corrector only" else shipped_denoiser()
             runs: list[PropagationResult] = []

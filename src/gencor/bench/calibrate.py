@@ -70,7 +70,7 @@ def _one(case: Case) -> list[Row]:
     for name, kernel in result.candidates.items():
         measures = result.report.candidates[name]
         ev = Evidence.from_dict(measures)
-        gain = image_scores(deconvolve(blurred, kernel, lam=measures["lam"]).image, sharp)["psnr"] - before
+        gain = image_scores(deconvolve(blurred, kernel, lam=measures["lam"], method="hyper-laplacian").image, sharp)["psnr"] - before
         row: Row = {
             "case": case.name,
             "sigma": case.sigma,

@@ -52,7 +52,7 @@ def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", co
     result, seconds, peak = measured(lambda: deblur(y, kernel_size=kernel_size, generator=generator, corrector=corrector, final_stage=final_stage))
     lam = default_lam(estimate_noise(y))
     est = image_scores(result.image, x)
-    ref = image_scores(deconvolve(y, k_true, lam=lam).image, x)
+    ref = image_scores(deconvolve(y, k_true, lam=lam, method="hyper-laplacian").image, x)
     return {
         "image": path.stem,
         "kernel_size": result.report.kernel_size,

@@ -170,14 +170,14 @@ def reference(case: PeerCase) -> Reference:
     from gencor.noise import estimate_noise
 
     lam = default_lam(estimate_noise(case.blurred))
-    true = image_scores(deconvolve(case.blurred, case.kernel, lam=lam).image, case.sharp)
+    true = image_scores(deconvolve(case.blurred, case.kernel, lam=lam, method="hyper-laplacian").image, case.sharp)
     return Reference(lam, true["ssd"], image_scores(case.blurred, case.sharp)["psnr"])
 
 
 def score(case: PeerCase, ref: Reference, program: str, kind: str, out: Outcome, seconds: float) -> Row:
     """One row: the program's kernel through the same deconvolution as the true one (error ratio),
     and its own final output against the blurred photo (gain)."""
-    deconv = image_scores(deconvolve(case.blurred, out.kernel, lam=ref.lam).image, case.sharp)
+    deconv = image_scores(deconvolve(case.blurred, out.kernel, lam=ref.lam, method="hyper-laplacian").image, case.sharp)
     final = deconv if out.image is None else image_scores(out.image, case.sharp)
     extent, size = odd_extent(case.kernel)
     return {

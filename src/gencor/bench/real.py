@@ -105,7 +105,7 @@ def candidate_sheet(blurred: np.ndarray, result: DeblurResult, caption: str) -> 
     color = -1 if blurred.ndim == 3 else None
     tiles = [("input", to8(region))]
     for name, kernel in result.candidates.items():
-        out = deconvolve(region, kernel, lam=result.report.candidates[name]["lam"], channel_axis=color).image
+        out = deconvolve(region, kernel, lam=result.report.candidates[name]["lam"], channel_axis=color, method="hyper-laplacian").image
         # No confidence on the tile: the person labelling should not see what the model thinks.
         tiles.append((f"{name} ({kernel.shape[0]} px)", to8(out)))
     cw, ch = tiles[0][1].size
@@ -133,7 +133,7 @@ def _one(job: tuple[Path, Path]) -> Row:
     rejected = None
     if rep.decision == "unchanged":
         lam = rep.candidates[rep.candidate]["lam"]
-        rejected = deconvolve(photo.pixels, result.kernel, lam=lam, channel_axis=-1 if photo.is_color else None).image
+        rejected = deconvolve(photo.pixels, result.kernel, lam=lam, channel_axis=-1 if photo.is_color else None, method="hyper-laplacian").image
     sheet = contact_sheet(photo.pixels, result.image, result.kernel, published, caption, rejected)
     # "_sheet" keeps the sheets apart from the photos themselves (they share the stem).
     target = out_dir / "real" / f"{path.stem}_sheet.jpg"

@@ -21,6 +21,7 @@ from scipy.signal import fftconvolve
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
 from gencor.bench.partial import limited
+from gencor.generators import DEFAULT_DECONVOLUTION
 from gencor.kernels.trajectory import random_motion_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
@@ -134,18 +135,22 @@ def with_lights(scene: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _one(job: tuple[Case, int | str]) -> Row:
-    case, kernel_size = job
-    return synthetic_row(case, kernel_size)
+def _one(job: tuple[Case, int | str, str]) -> Row:
+    case, kernel_size, deconvolution = job
+    return synthetic_row(case, kernel_size, deconvolution=deconvolution)
 
 
-def synthetic_row(case: Case, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True, final_stage: bool = False) -> Row:
+def synthetic_row(
+    case: Case, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True, final_stage: bool = False, deconvolution: str = DEFAULT_DECONVOLUTION
+) -> Row:
     """Deblur one case (default options unless told) and score it against the sharp photo and the
-    deconvolution with the true kernel."""
+    deconvolution with the true kernel (the hyper-Laplacian MAP solve, whatever ``deconvolution``)."""
     sharp, blurred, k = make_case(case)
-    result, seconds, peak = measured(lambda: deblur(blurred, kernel_size=kernel_size, generator=generator, corrector=corrector, final_stage=final_stage))
+    result, seconds, peak = measured(
+        lambda: deblur(blurred, kernel_size=kernel_size, generator=generator, corrector=corrector, final_stage=final_stage, deconvolution=deconvolution)
+    )
     est = image_scores(result.image, sharp)
-    ref = image_scores(deconvolve(blurred, k, lam=default_lam(estimate_noise(blurred))).image, sharp)
+    ref = image_scores(deconvolve(blurred, k, lam=default_lam(estimate_noise(blurred)), method="hyper-laplacian").image, sharp)
     before = image_scores(blurred, sharp)
     ys, xs = np.nonzero(k)
     return {
@@ -184,19 +189,30 @@ def validation_cases(*, seed: int, sigma: float) -> list[Case]:
 
 
 def run_synthetic(
-    cases: list[Case], *, title: str, stem: str, command: str, out_dir: Path, kernel_size: int | str, jobs: int, limit: int | None, quiet: bool
+    cases: list[Case],
+    *,
+    title: str,
+    stem: str,
+    command: str,
+    out_dir: Path,
+    kernel_size: int | str,
+    jobs: int,
+    limit: int | None,
+    quiet: bool,
+    deconvolution: str = DEFAULT_DECONVOLUTION,
 ) -> list[Row]:
     """Run the cases; print the table and write ``stem.md``, ``stem.csv`` and an ER CDF plot
     (``stem_firstN`` with a ``limit``)."""
     cases = cases[:limit] if limit else cases
     stem = limited(stem, limit)
-    rows = run_pool(_one, [(c, kernel_size) for c in cases], jobs=jobs, quiet=quiet, desc=stem)
+    rows = run_pool(_one, [(c, kernel_size, deconvolution) for c in cases], jobs=jobs, quiet=quiet, desc=stem)
     gains = np.array([r["gain_db"] for r in rows])
     er = np.array([r["error_ratio"] for r in rows])
     c0 = cases[0]
     header = (
         f"# {title}\n\n`{command}` on {platform.machine()}, {len(rows)} images of at most {c0.side}x{c0.side}, "
-        f"kernels up to {c0.max_kernel} px, noise {c0.sigma}, 8 bit, default options.\n\n"
+        f"kernels up to {c0.max_kernel} px, noise {c0.sigma}, 8 bit, "
+        f"{'default options' if deconvolution == DEFAULT_DECONVOLUTION else 'default options but --deconvolution ' + deconvolution}.\n\n"
         f"mean gain {gains.mean():.2f} dB | made worse by > 0.1 dB: {int(np.sum(gains < -0.1))} | worst {gains.min():.2f} dB | "
         f"returned unchanged: {sum(r['decision'] == 'unchanged' for r in rows)} | "
         f"saturated photos: {sum(bool(r['saturated']) for r in rows)} | mean {np.mean([r['seconds'] for r in rows]):.1f} s per image | "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gencor.cli.options import kernel_size, nonnegative_int, positive_float, positive_int
+from gencor.generators import DECONVOLUTION_METHODS, DEFAULT_DECONVOLUTION
 
 #: The shared data folder, next to the repository.
 DATA = Path("..") / "shared" / "data"
@@ -203,6 +204,8 @@ def _synthetic(args: argparse.Namespace) -> None:
     from gencor.bench.synthetic import noisy_cases, run_synthetic, validation_cases
 
     command = f"gencor bench {args.bench} --kernel-size {args.kernel_size} --seed {args.seed} --sigma {args.sigma}"
+    if args.deconvolution != DEFAULT_DECONVOLUTION:
+        command += f" --deconvolution {args.deconvolution}"
     if args.bench == "noisy":
         cases = noisy_cases(Path(args.data), seed=args.seed, sigma=args.sigma)
         title = "Noisy camera-shake set (Set12, Kodak24)"
@@ -210,8 +213,19 @@ def _synthetic(args: argparse.Namespace) -> None:
         cases = validation_cases(seed=args.seed, sigma=args.sigma)
         title = "Validation set (scikit-image sample photos)"
     stem = f"noisy_{args.sigma:g}" if args.bench == "noisy" else args.bench
+    if args.deconvolution != DEFAULT_DECONVOLUTION:
+        stem += f"_{args.deconvolution}"
     run_synthetic(
-        cases, title=title, stem=stem, command=command, out_dir=Path(args.out), kernel_size=args.kernel_size, jobs=args.jobs, limit=args.limit, quiet=args.quiet
+        cases,
+        title=title,
+        stem=stem,
+        command=command,
+        out_dir=Path(args.out),
+        kernel_size=args.kernel_size,
+        jobs=args.jobs,
+        limit=args.limit,
+        quiet=args.quiet,
+        deconvolution=args.deconvolution,
     )
 
 
@@ -515,4 +529,10 @@ def add_parser(sub: Any) -> None:
             sigma = 0.01 if name == "noisy" else 0.005
             q.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of the kernels and noise (default 0)")
             q.add_argument("--sigma", type=noise_level, default=sigma, metavar="S", help=f"noise standard deviation (default {sigma})")
+            q.add_argument(
+                "--deconvolution",
+                choices=list(DECONVOLUTION_METHODS),
+                default=DEFAULT_DECONVOLUTION,
+                help=f"deblur's final deconvolution (default {DEFAULT_DECONVOLUTION}); another method writes NAME_METHOD tables",
+            )
         q.set_defaults(func=_checked(func))

@@ -13,8 +13,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "deconv",
         help="restore a photo whose blur kernel is known",
-        description="Non-blind deconvolution of INPUT with kernel K (convolution convention): a MAP solve with a hyper-Laplacian prior, or the "
-        "GCM propagation with gencor's denoiser as the Generator (--method denoiser).",
+        description="Non-blind deconvolution of INPUT with kernel K (convolution convention): a MAP solve with a hyper-Laplacian prior, or "
+        "half-quadratic splitting with gencor's denoiser (on noisy photos by default; see --method).",
     )
     p.add_argument("input", metavar="INPUT", help="blurred photo (PNG, JPEG, TIFF)")
     p.add_argument("--kernel", required=True, metavar="K", help="kernel as .npy (e.g. from deblur --save-kernel) or a gray image")
@@ -23,9 +23,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--method",
         choices=list(DECONVOLUTION_METHODS),
-        default=DECONVOLUTION_METHODS[0],
-        help="'hyper-laplacian' (the MAP solve), 'denoiser' (GCM with the denoiser as the Generator, every proposal checked on Psi) or "
-        f"'plug-and-play' (the denoiser without the check); --lam sets the denoiser's noise level too (default {DECONVOLUTION_METHODS[0]})",
+        default="auto",
+        help="'auto' (default: 'plug-and-play' on a photo whose measured noise exceeds 0.005, else 'hyper-laplacian'), 'hyper-laplacian' (the MAP "
+        "solve), 'denoiser' (GCM with the denoiser as the Generator, every proposal checked on Psi) or 'plug-and-play' (the denoiser without "
+        "the check); --lam sets the denoiser's noise level too",
     )
     add_common(p)
     p.set_defaults(func=run)

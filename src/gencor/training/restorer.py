@@ -172,7 +172,7 @@ def make_sample(path: Path | str, seed: int, cfg: RestorerTrainConfig) -> Sample
         used, true_kernel = k, True
     noise = estimate_noise(blurred)
     lam = default_lam(noise) * (CONSERVATIVE_LAM if rng.uniform() < CONSERVATIVE_SHARE else 1.0)
-    deconvolved = deconvolve(blurred, used, lam=min(lam, LAM_MAX)).image
+    deconvolved = deconvolve(blurred, used, lam=min(lam, LAM_MAX), method="hyper-laplacian").image
     f32 = np.float32
     return Sample(deconvolved.astype(f32), blurred.astype(f32), noise, sharp.astype(f32), used, float(min(lam, LAM_MAX)), true_kernel)
 

@@ -25,7 +25,7 @@ def score_kernel(
 ) -> tuple[float, Evidence]:
     """Confidence and evidence of deconvolving the gray window ``y`` with ``kernel`` (see
     :mod:`gencor.assess`); ``agreement``, ``stability`` and ``consensus`` come from the estimation runs."""
-    trial = deconvolve(y, kernel, lam=lam).image
+    trial = deconvolve(y, kernel, lam=lam, method="hyper-laplacian").image
     ev = Evidence(
         agreement=agreement,
         stability=stability,
