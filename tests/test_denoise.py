@@ -140,10 +140,9 @@ def test_quick_denoiser_training(tmp_path: Path) -> None:
 
 
 def test_deconv_ablation_and_denoise_bench(tmp_path: Path) -> None:
-    from test_bench import _levin_set
-
     from gencor.bench.ablation_deconv import VARIANTS, run_deconv_ablation
     from gencor.bench.denoise import run_denoise
+    from test_bench import _levin_set
 
     test = tmp_path / "test"
     (test / "Set12").mkdir(parents=True)

@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from denoise_deconv import DATA, bm3d_denoise, cases, deconv, gencor_decision, gencor_kernel, load, timed  # noqa: E402
-
-from gencor.metrics import image_scores  # noqa: E402
-from gencor.noise import estimate_noise  # noqa: E402
-from gencor.tasks.deconv import clipped_pixels, deconvolve, deconvolve_plane, default_lam  # noqa: E402
-from gencor.tasks.deconv_gcm import PHI_GAIN, STEP_SCALE, deconvolve_gcm  # noqa: E402
+from denoise_deconv import DATA, bm3d_denoise, cases, deconv, gencor_decision, gencor_kernel, load, timed
+from gencor.metrics import image_scores
+from gencor.noise import estimate_noise
+from gencor.tasks.deconv import clipped_pixels, deconvolve, deconvolve_plane, default_lam
+from gencor.tasks.deconv_gcm import PHI_GAIN, STEP_SCALE, deconvolve_gcm
 
 
 def one(case, a: argparse.Namespace, denoisers: dict) -> list[dict[str, object]]:

@@ -79,7 +79,16 @@ def main() -> None:
             sheet.paste(tile.convert("RGB"), (n * (CROP + 10), 24))
             draw.text((n * (CROP + 10) + 4, 4), f"{name} {label}", fill="black")
         sheet.save(a.out / f"{name}.jpg", quality=92)
-        rows.append({"photo": name, "decision": info["decision"], "candidate": candidate, "A": order[0], "B": order[1], **{f"seconds_{m}": round(s, 2) for m, s in secs.items()}})
+        rows.append(
+            {
+                "photo": name,
+                "decision": info["decision"],
+                "candidate": candidate,
+                "A": order[0],
+                "B": order[1],
+                **{f"seconds_{m}": round(s, 2) for m, s in secs.items()},
+            }
+        )
         print(name, rows[-1], flush=True)
     with (a.out / "key.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

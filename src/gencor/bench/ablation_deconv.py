@@ -56,13 +56,16 @@ def _case_row(job: tuple[str, Case | Path]) -> list[Row]:
     clipped = clipped_pixels(y)[None]
     rows = []
     for variant in VARIANTS:
+        accepted: float | str
         if variant == "hyper-Laplacian MAP":
             out, accepted, rising = deconvolve(y, kernel, lam=lam, method="hyper-laplacian").image, "", False
         else:
             denoise = _identity if variant == "Corrector only" else shipped_denoiser()
             runs: list[PropagationResult] = []
 
-            def away(planes: np.ndarray, denoise: Denoise = denoise, corrector: bool = variant != "Generator only") -> np.ndarray:
+            def away(
+                planes: np.ndarray, denoise: Denoise = denoise, corrector: bool = variant != "Generator only", runs: list[PropagationResult] = runs
+            ) -> np.ndarray:
                 out, run = deconvolve_gcm(planes, kernel, denoise, sigma=level, corrector=corrector)
                 runs.append(run)
                 return out
@@ -71,7 +74,17 @@ def _case_row(job: tuple[str, Case | Path]) -> list[Row]:
             out = np.clip(deconvolve_plane(y[None], kernel, lam=lam, clipped=clipped, away=away)[0], 0, 1)
             accepted = float(np.mean([a for r in runs for a in r.accepted])) if variant == "GCM" and runs else ""
             rising = variant != "Generator only" and any(bool(np.any(np.diff(r.psi) > 1e-9 * abs(r.psi[0]))) for r in runs)
-        rows.append({"set": kind, "sigma": sigma_set, "image": name, "variant": variant, "psnr": image_scores(out, sharp)["psnr"], "accepted": accepted, "psi_rose": rising})
+        rows.append(
+            {
+                "set": kind,
+                "sigma": sigma_set,
+                "image": name,
+                "variant": variant,
+                "psnr": image_scores(out, sharp)["psnr"],
+                "accepted": accepted,
+                "psi_rose": rising,
+            }
+        )
     return rows
 
 

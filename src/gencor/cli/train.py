@@ -53,7 +53,11 @@ def add_parser(sub: Any) -> None:
         "(3x the steps)",
     )
     t.add_argument(
-        "--steps", type=positive_int, default=None, metavar="N", help="optimizer steps (default: deblur 2000 on cpu, 12000 on cuda; kernel 4000; inpaint 8000; denoise 12000 on cpu, 60000 on cuda)"
+        "--steps",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="optimizer steps (default: deblur 2000 on cpu, 12000 on cuda; kernel 4000; inpaint 8000; denoise 12000 on cpu, 60000 on cuda)",
     )
     t.add_argument("--images", type=positive_int, default=None, metavar="N", help="use only the first N training images")
     t.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed of kernels, noise, patches and weights (default 0)")

@@ -47,7 +47,8 @@ class DenoiseNet(nn.Module):
         tail = nn.Conv2d(width, s2, 3, padding=1)
         # Start as the identity, so that training only learns the noise.
         nn.init.zeros_(tail.weight)
-        nn.init.zeros_(tail.bias)
+        if tail.bias is not None:
+            nn.init.zeros_(tail.bias)
         self.layers = nn.Sequential(*layers, tail)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -77,7 +78,7 @@ class Denoiser:
     def __init__(self, net: DenoiseNet, *, precision: str = "auto") -> None:
         if precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', not {precision!r}")
-        self.net = net.eval().to(memory_format=torch.channels_last)
+        self.net = net.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.bf16 = precision == "bfloat16" or (precision == "auto" and bf16_supported())
 
     def __call__(self, image: np.ndarray, sigma: float) -> np.ndarray:
@@ -107,8 +108,8 @@ class Denoiser:
     def _run(self, tile: np.ndarray, levels: np.ndarray) -> np.ndarray:
         h, w = tile.shape[1:]
         pad = ((0, 0), (0, h % SHUFFLE), (0, w % SHUFFLE))
-        mode = "reflect" if min(h, w) > 1 else "edge"
-        x = torch.from_numpy(np.pad(tile, pad, mode=mode)[:, None]).contiguous(memory_format=torch.channels_last)
+        padded = np.pad(tile, pad, mode="reflect") if min(h, w) > 1 else np.pad(tile, pad, mode="edge")
+        x = torch.from_numpy(padded[:, None]).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             y = self.net(x, torch.from_numpy(np.asarray(levels, dtype=np.float32)))
         return y[:, 0, :h, :w].float().numpy()

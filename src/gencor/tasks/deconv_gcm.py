@@ -67,10 +67,8 @@ class DenoiserGenerator:
     def __call__(self, u0: np.ndarray, stage: int) -> np.ndarray:
         level = float(self.sigmas[min(stage, len(self.sigmas) - 1)])
         stack = u0.reshape(-1, *u0.shape[-2:])
-        if len(stack) in (1, 3):
-            out = np.asarray(self.denoise(stack, level))
-        else:
-            out = np.stack([np.asarray(self.denoise(p[None], level))[0] for p in stack])
+        whole = len(stack) in (1, 3)
+        out = np.asarray(self.denoise(stack, level)) if whole else np.stack([np.asarray(self.denoise(p[None], level))[0] for p in stack])
         # A result of the wrong size goes back as it is: the Corrector refuses it.
         return out.reshape(u0.shape) if out.size == u0.size else out
 
@@ -101,7 +99,5 @@ def deconvolve_gcm(
     data = DataFidelity(Convolution(kernel / kernel.sum(), shape, dtype=np.float32), y_ext)
     prior = WaveletPrior(Wavelet(shape, levels=LEVELS), max(phi_gain * max(sigma, SIGMA_FLOOR) ** 2, PHI_FLOOR))
     sigmas, gammas = schedule(sigma, stages, start=start, rho=rho)
-    run = propagate(
-        data, prior, y_ext, gammas=tuple(gammas), generator=DenoiserGenerator(denoise, tuple(sigmas)), corrector=corrector, step_scale=step_scale
-    )
+    run = propagate(data, prior, y_ext, gammas=tuple(gammas), generator=DenoiserGenerator(denoise, tuple(sigmas)), corrector=corrector, step_scale=step_scale)
     return run.u[..., :h, :w], run

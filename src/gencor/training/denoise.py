@@ -5,7 +5,8 @@ test splits and Train400, in gray): a random flip and quarter turn, a noise
 level uniform in [0, 0.2], Gaussian noise, or signal-dependent noise (a sensor's shot and read
 noise at the same mean level) on a share, clipped to [0, 1] on a share, 8-bit quantised on a
 share and JPEG-compressed on a share. Color photos are denoised channel by channel in an opponent
-space (:mod:`gencor.models.denoiser`), so the network is trained on gray crops only. Validation: held-out training photos at fixed noise levels, never an evaluation set.
+space (:mod:`gencor.models.denoiser`), so the network is trained on gray crops only. Validation:
+held-out training photos at fixed noise levels, never an evaluation set.
 
 The CPU recipe runs in bfloat16 autocast where the CPU has bfloat16 matrix units (4x faster on the
 development machine; the weights and the optimizer stay in float32).
@@ -174,7 +175,7 @@ def train_denoiser(cfg: DenoiseTrainConfig, *, resume: bool = False, quiet: bool
     (atomic) every ``cfg.checkpoint_every`` steps."""
     assert cfg.steps is not None  # set by the config's __post_init__
     state = load_checkpoint(cfg.out, nets="net", width=cfg.width, steps=cfg.steps) if resume else {}
-    rng, train_files, val_files = split_files(cfg.data, cfg.images, cfg.seed, cfg.val_fraction)
+    _, train_files, val_files = split_files(cfg.data, cfg.images, cfg.seed, cfg.val_fraction)
     start = time.perf_counter()
     gray = _load(train_files, cfg.patch)
     val = _validation(_load(val_files, cfg.patch), cfg, cfg.seed + 1)
@@ -182,7 +183,7 @@ def train_denoiser(cfg: DenoiseTrainConfig, *, resume: bool = False, quiet: bool
     net = DenoiseNet(width=cfg.width, depth=cfg.depth)
     if state:
         net.load_state_dict(state["net"])
-    net = net.to(device).to(memory_format=torch.channels_last)
+    net = net.to(device).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     if state:
         opt.load_state_dict(state["optimizer"])
@@ -227,9 +228,9 @@ def train_denoiser(cfg: DenoiseTrainConfig, *, resume: bool = False, quiet: bool
             bar.set_postfix_str(f"{result.val_psnr[VAL_SIGMAS[2]]:.2f} dB at 25/255")
             if quiet is False and bar.disable:
                 print(f"step {step}: " + " ".join(f"{v:.2f}" for v in result.val_psnr.values()), flush=True)
-            weights = {"net": {k: v.cpu() for k, v in net.state_dict().items()}, "width": cfg.width, "depth": cfg.depth, "step": step}
+            saved = {"net": {k: v.cpu() for k, v in net.state_dict().items()}, "width": cfg.width, "depth": cfg.depth, "step": step}
             # The finished weights are shipped as they are: without the optimizer's state (half the size).
-            save_checkpoint(cfg, weights if step == cfg.steps else {**weights, "optimizer": opt.state_dict()})
+            save_checkpoint(cfg, saved if step == cfg.steps else {**saved, "optimizer": opt.state_dict()})
     bar.close()
     result.val_psnr_noisy = {s: psnr(noisy, clean) for s, (clean, noisy) in val.items()}
     result.seconds = time.perf_counter() - start

@@ -34,12 +34,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
+from gencor.generators import DEFAULT_DECONVOLUTION
 from gencor.kernels.estimate import EstimatorConfig
 from gencor.tasks.deblur.decision import LOCAL_VARIATION, MAX_TRUSTED_NOISE, MIN_TRUSTED_WINDOWS, NEAR_DELTA, decide
 from gencor.tasks.deblur.families import DARK_WINDOW, FAMILIES, PAIR_WINDOW, REGISTRY, Family, find_candidates
 from gencor.tasks.deblur.output import final_stage_outcome, finish
 from gencor.tasks.deblur.plan import (
-    DEFAULT_DECONVOLUTION,
     AUTO,
     BLUR_MODES,
     ESTIMATION_WINDOW,

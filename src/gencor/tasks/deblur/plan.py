@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
-from gencor.generators import DEFAULT_DECONVOLUTION, generator_factory
+from gencor.generators import generator_factory
 from gencor.kernels.estimate import EstimatorConfig, GeneratorFactory, KernelEstimate, check_config, estimate_kernel, pyramid_sizes
 from gencor.kernels.l0 import L0Config
 from gencor.kernels.noiseaware import NoiseAwareConfig, pyramid
