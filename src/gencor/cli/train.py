@@ -90,20 +90,22 @@ def check_out(out: Path) -> None:
 def run(args: argparse.Namespace) -> None:
     out = Path(args.out or OUTS[args.task])
     check_out(out)
+    # The options of the two tasks that train on BSDS500 and Train400 and may run on a GPU.
+    photo_task = {
+        "data": tuple(Path(d) for d in (args.data or RESTORER_DATA)),
+        "out": out,
+        "device": args.device,
+        "seed": args.seed,
+        "quick": args.quick,
+        "steps": args.steps,
+        "images": args.images,
+    }
     if args.task == "deblur":
         from gencor.training.restorer import RestorerTrainConfig, train_restorer
 
         if args.resume:
             raise ValueError("--resume is for --task kernel, inpaint and denoise: the deblur task makes its samples anew and trains in one run")
-        rcfg = RestorerTrainConfig(
-            data=tuple(Path(d) for d in (args.data or RESTORER_DATA)),
-            out=out,
-            device=args.device,
-            seed=args.seed,
-            quick=args.quick,
-            steps=args.steps,
-            images=args.images,
-        )
+        rcfg = RestorerTrainConfig(**photo_task)
         rres = train_restorer(rcfg, quiet=args.quiet)
         print(
             f"trained {rcfg.steps} steps in {rres.seconds:.0f} s on {args.device}: validation PSNR {rres.val_psnr:.2f} dB (deconvolution "
@@ -113,15 +115,7 @@ def run(args: argparse.Namespace) -> None:
     if args.task == "denoise":
         from gencor.training.denoise import DenoiseTrainConfig, train_denoiser
 
-        dcfg = DenoiseTrainConfig(
-            data=tuple(Path(d) for d in (args.data or RESTORER_DATA)),
-            out=out,
-            device=args.device,
-            seed=args.seed,
-            quick=args.quick,
-            steps=args.steps,
-            images=args.images,
-        )
+        dcfg = DenoiseTrainConfig(**photo_task)
         dres = train_denoiser(dcfg, resume=args.resume, quiet=args.quiet)
         levels = ", ".join(f"{dres.val_psnr[s]:.2f} dB at sigma {s:.3f} (noisy {dres.val_psnr_noisy[s]:.2f})" for s in dres.val_psnr)
         print(f"trained {dcfg.steps} steps in {dres.seconds:.0f} s on {args.device}: validation PSNR (gray) {levels}; weights in {dcfg.out}")
