@@ -31,8 +31,8 @@ def add_parser(sub: Any) -> None:
         "denoise",
         help="remove noise (a noise-conditional network; gray or color)",
         description="Remove noise from a photo with gencor's denoiser: a small noise-conditional network (FFDNet-like) trained on "
-        "Gaussian, signal-dependent, clipped and JPEG-compressed noise up to 0.2 of the range. About 0.2 s per megapixel on CPUs "
-        "with bfloat16 units, a few times more elsewhere.",
+        "Gaussian, signal-dependent, clipped and JPEG-compressed noise up to 0.2 of the range. About 0.4 s per gray and 0.7 s per "
+        "color megapixel on one core with bfloat16 units, a few times more elsewhere.",
     )
     p.add_argument("input", nargs="+", metavar="INPUT", help="photo (PNG, JPEG, TIFF; gray or color); several photos, folders or globs make a batch")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="where to write the denoised photo; for a batch, a folder")
@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="auto|S",
         help=f"the noise level as a fraction of the range, 0 to {DENOISE_SIGMA_MAX} (25 of 255 is 0.098); auto (default) estimates "
-        "it from the photo. A larger level smooths more.",
+        "it from the photo (a wavelet estimate, which reads fine texture as noise: give S for a textured photo). A larger level smooths more.",
     )
     add_common(p)
     add_batch_options(p)
