@@ -9,6 +9,7 @@ from typing import Any
 
 from gencor.cli.options import kernel_size, nonnegative_int, positive_float, positive_int
 from gencor.generators import DECONVOLUTION_METHODS, DEFAULT_DECONVOLUTION
+from gencor.noise import DENOISE_PRECISIONS
 
 #: The shared data folder, next to the repository.
 DATA = Path("..") / "shared" / "data"
@@ -423,7 +424,7 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--bm3d", action="store_true", help="also BM3D (PyPI bm3d, free for non-commercial use only; not installed with gencor)")
     q.add_argument(
         "--precision",
-        choices=["auto", "float32", "bfloat16"],
+        choices=list(DENOISE_PRECISIONS),
         default="auto",
         help="the network's arithmetic (default auto: bfloat16 on CPUs with bfloat16 units)",
     )

@@ -26,7 +26,7 @@ from skimage.transform import resize
 
 from gencor.kernels.postprocess import center_kernel, clean_kernel, delta_kernel
 from gencor.kernels.step import kernel_step
-from gencor.noise import estimate_noise
+from gencor.noise import NOISY_PHOTO, estimate_noise
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.convolution import Convolution
 from gencor.operators.gradient import Gradient
@@ -289,7 +289,7 @@ class EstimatorConfig:
     beta_rate: float = 2.0
     gamma_ratio: float = 1.0
     denoise: float = 300.0
-    denoise_above: float = 0.005
+    denoise_above: float = NOISY_PHOTO
     noise_threshold: float = 10.0
     kernel_floor: float = 0.03
 

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from gencor.models.generator import WEIGHT_ERRORS
-from gencor.noise import DENOISE_SIGMA_MAX
+from gencor.noise import DENOISE_PRECISIONS, DENOISE_SIGMA_MAX
 
 WEIGHTS = Path(__file__).with_name("weights") / "denoiser.pt"
 #: Pixel-unshuffle factor: the body works at half the resolution in each direction.
@@ -62,6 +62,7 @@ class DenoiseNet(nn.Module):
 #: :data:`OPPONENT_OFFSET`), leave white noise white: channel ``c`` then has noise
 #: ``sigma * OPPONENT_NOISE[c]``, and the gray network denoises each (as color BM3D does).
 OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
+OPPONENT_INVERSE = np.linalg.inv(OPPONENT)
 OPPONENT_OFFSET = np.array([0.0, 0.5, 0.5])
 OPPONENT_NOISE = np.sqrt(np.sum(OPPONENT**2, axis=1))
 
@@ -76,8 +77,8 @@ class Denoiser:
     bfloat16 where :func:`bf16_supported`, else float32."""
 
     def __init__(self, net: DenoiseNet, *, precision: str = "auto") -> None:
-        if precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', not {precision!r}")
+        if precision not in DENOISE_PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(DENOISE_PRECISIONS)}, not {precision!r}")
         self.net = net.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.bf16 = precision == "bfloat16" or (precision == "auto" and bf16_supported())
 
@@ -89,7 +90,7 @@ class Denoiser:
         if c == 3:
             opp = np.tensordot(OPPONENT, image, axes=1) + OPPONENT_OFFSET[:, None, None]
             clean = self._planes(opp.astype(np.float32), level * OPPONENT_NOISE)
-            return np.tensordot(np.linalg.inv(OPPONENT), clean - OPPONENT_OFFSET[:, None, None].astype(np.float32), axes=1).astype(np.float32)
+            return np.tensordot(OPPONENT_INVERSE, clean - OPPONENT_OFFSET[:, None, None].astype(np.float32), axes=1).astype(np.float32)
         return self._planes(image.astype(np.float32), np.full(c, level))
 
     def _planes(self, planes: np.ndarray, levels: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from scipy import fft, ndimage
 
 from gencor.generators import DECONVOLUTION_METHODS as METHODS
 from gencor.layout import from_planes, luminance, to_planes
-from gencor.noise import estimate_noise
+from gencor.noise import NOISY_PHOTO, estimate_noise
 from gencor.operators.boundary import extend_periodic
 from gencor.operators.cg import pcg
 from gencor.operators.convolution import psf2otf
@@ -113,7 +113,7 @@ def deconvolve_plane(
     h, w = y.shape[-2:]
     if sum((t.stop - t.start) * (u.stop - u.start) for t, u in tiles) > TILE_SHARE * h * w:
         return solve(y, clipped=clipped)
-    x = np.array(whole(y), dtype=np.float64)
+    x = np.asarray(whole(y), dtype=np.float64)  # the propagation returns single precision
     ramp = max(kernel.shape)
     context = max(LIGHT_REACH * ramp, TILE_BLOCK)
     for tile in tiles:
@@ -274,13 +274,13 @@ class DeconvolveResult:
     method: str = "hyper-laplacian"
 
 
-#: ``method="auto"`` runs the denoiser's plug-and-play splitting on photos whose measured noise
-#: exceeds this (the house's "noisy photo", as for the noise-aware estimator), else the MAP solve.
+#: ``method="auto"`` runs the denoiser's plug-and-play splitting on noisy photos (measured noise
+#: over :data:`gencor.noise.NOISY_PHOTO`, as for the noise-aware estimator), else the MAP solve.
 #: With the true kernel the splitting gained over the MAP solve on training photos (+1.36 dB at
 #: noise 0.01, +1.53 at 0.02, where the Corrector-checked propagation gained +1.20 and +1.06) and
 #: on the noisy bench, but lost on Levin's nearly clean images (measured noise 0.001-0.002):
 #: docs/bench/denoise_deconv.md.
-DENOISER_FROM = 0.005
+DENOISER_FROM = NOISY_PHOTO
 
 
 def deconvolve(
@@ -309,11 +309,12 @@ def deconvolve(
         Axis of the color channels, or ``None`` for a gray image.
     method
         "auto" (default): "plug-and-play" on a noisy photo (measured noise over
-        :data:`DENOISER_FROM`), else "hyper-laplacian". "hyper-laplacian": the MAP solve above. "denoiser": the GCM propagation with gencor's
-        denoiser as the Generator (:mod:`gencor.tasks.deconv_gcm`; loads PyTorch), at the noise
-        level whose default weight is ``lam``, ``Psi`` checked at every stage. "plug-and-play":
-        the same without the Corrector (no guarantee on ``Psi``). Near clipped lights both leave
-        the answer to the MAP solve.
+        :data:`DENOISER_FROM`), else "hyper-laplacian". "hyper-laplacian": the MAP solve above.
+        "denoiser": the GCM propagation with gencor's denoiser as the Generator
+        (:mod:`gencor.tasks.deconv_gcm`; loads PyTorch), at the noise level whose default weight
+        is ``lam``, ``Psi`` checked at every stage. "plug-and-play": the same without the
+        Corrector (no guarantee on ``Psi``). Near clipped lights both leave the answer to the MAP
+        solve.
 
     Returns
     -------

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gencor.layout import from_planes, to_planes
-from gencor.noise import DENOISE_SIGMA_MAX, estimate_noise
+from gencor.noise import DENOISE_PRECISIONS, DENOISE_SIGMA_MAX, estimate_noise
 from gencor.validate import as_image, check_real
-
-PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass
@@ -73,8 +71,8 @@ def denoise(image: np.ndarray, *, sigma: float | None = None, channel_axis: int 
     True
     """
     arr = as_image(image, channel_axis=channel_axis)
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision not in DENOISE_PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(DENOISE_PRECISIONS)}, not {precision!r}")
     planes = to_planes(arr).reshape(-1, *arr.shape[:2]).astype(np.float32)
     if sigma is None:
         level = photo_noise(planes[:3])
