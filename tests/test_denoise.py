@@ -68,6 +68,16 @@ def test_bad_input_is_refused() -> None:
         denoise(shapes_image(32), precision="half")
 
 
+def test_deconvolve_method_is_checked() -> None:
+    from gencor import deconvolve
+
+    box = np.full((3, 3), 1 / 9)
+    with pytest.raises(TypeError, match="method must be a string"):
+        deconvolve(shapes_image(32), box, method=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="method must be one of"):
+        deconvolve(shapes_image(32), box, method="wiener")
+
+
 def test_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "noisy.png"
     write_image(src, Photo(_noisy(shapes_image(80), 0.06), None, 8))

@@ -138,8 +138,10 @@ def check_integer(value: object, name: str) -> int:
 
 
 def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``choices``."""
-    if not isinstance(value, str) or value not in choices:
+    """``value`` if it is one of ``choices``: a non-string is a ``TypeError``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(choices)}, got {_shown(value)}")
+    if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, got {_shown(value)}")
     return value
 

@@ -25,7 +25,7 @@ from gencor.operators.convolution import psf2otf
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
 from gencor.threads import fft_workers
-from gencor.validate import as_image, as_kernel, check_real
+from gencor.validate import as_image, as_kernel, check_choice, check_real
 
 #: ``lam = NOISE_GAIN * sigma^2``, floored, follows from MAP with a fixed hyper-Laplacian scale.
 NOISE_GAIN = 20.0
@@ -347,8 +347,7 @@ def deconvolve(
     if max(k.shape) > min(arr.shape[:2]) // 2:
         raise ValueError(f"kernel {k.shape} is too large for a {arr.shape[0]}x{arr.shape[1]} image")
     p = check_p(p)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    method = check_choice(method, "method", METHODS)
     gray = luminance(arr)
     sigma = estimate_noise(gray)
     lam = default_lam(sigma) if lam is None else check_lam(lam)
