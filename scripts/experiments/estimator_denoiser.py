@@ -31,6 +31,7 @@ import numpy as np
 from scipy import fft
 from skimage.transform import resize
 
+from estimator_dev import DATA, cases
 from gencor.bench.synthetic import make_case
 from gencor.kernels import noiseaware as na_mod
 from gencor.kernels.estimate import EstimatorConfig, estimate_kernel
@@ -41,8 +42,6 @@ from gencor.models.denoiser import shipped_denoiser
 from gencor.noise import estimate_noise
 from gencor.operators.convolution import psf2otf
 from gencor.tasks.deconv import deconvolve, default_lam
-
-from estimator_dev import DATA, cases  # noqa: E402  (the same cases)
 
 _STATS: dict[str, int] = {"proposed": 0, "kept": 0}
 
@@ -125,8 +124,11 @@ def one(job: tuple[Any, str, int]) -> dict[str, Any]:
     ref = image_scores(deconvolve(blurred, k, lam=lam, method="hyper-laplacian").image, sharp)
     before = image_scores(blurred, sharp)
     return dict(
-        sim=kernel_similarity(est, k), er=out["ssd"] / ref["ssd"], gain=out["psnr"] - before["psnr"],
-        sec=sec, **_STATS,
+        sim=kernel_similarity(est, k),
+        er=out["ssd"] / ref["ssd"],
+        gain=out["psnr"] - before["psnr"],
+        sec=sec,
+        **_STATS,
     )
 
 

@@ -13,7 +13,9 @@ proposals the Corrector kept.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -24,6 +26,29 @@ from gencor.propagation import gcm
 from gencor.tasks import smooth as smooth_mod
 
 DATA = Path("../shared/data/examples/rtv")
+
+
+def _with_denoiser(
+    img: np.ndarray, lam: float, denoise: Callable[[np.ndarray], np.ndarray], counting: Callable[..., Any], counts: dict[str, int]
+) -> np.ndarray:
+    """The smoothing with the denoiser's proposals (the module's Generator swapped for one run)."""
+    padded = smooth_mod._padded(img[None].astype(np.float32))
+    grad = Gradient(padded.shape[-2:])
+    fid = smooth_mod.SplitFidelity(smooth_mod.Convolution(np.ones((1, 1)), padded.shape[-2:]), padded, 1.0)
+
+    def inner(u0: np.ndarray, stage: int) -> np.ndarray:
+        return grad.forward(denoise(fid.latent(u0))).reshape(u0.shape).astype(u0.dtype)
+
+    class Proposing(gcm.ShrinkageGenerator):
+        def __init__(self, prior: gcm.LpPrior, gammas: tuple[float, ...]) -> None:
+            super().__init__(prior, gammas, inner)
+
+    counts.update(kept=0, proposed=0)
+    smooth_mod.ShrinkageGenerator, smooth_mod.propagate = Proposing, counting  # type: ignore[misc]
+    try:
+        return smooth_mod.smooth(img, lam=lam).image
+    finally:
+        smooth_mod.ShrinkageGenerator, smooth_mod.propagate = gcm.ShrinkageGenerator, gcm.propagate  # type: ignore[misc]
 
 
 def main() -> None:
@@ -47,22 +72,7 @@ def main() -> None:
     for f in sorted(a.data.glob("*.jpg"))[:: a.stride][: a.limit]:
         img = np.asarray(Image.open(f).convert("L"), dtype=float)[:256, :256] / 255
         base = smooth_mod.smooth(img, lam=a.lam).image
-        shape = smooth_mod._padded(img[None].astype(np.float32)).shape[-2:]
-        grad = Gradient(shape)
-        fid = smooth_mod.SplitFidelity(smooth_mod.Convolution(np.ones((1, 1)), shape), smooth_mod._padded(img[None].astype(np.float32)), 1.0)
-
-        def inner(u0: np.ndarray, stage: int) -> np.ndarray:
-            x = fid.latent(u0)
-            return grad.forward(net(x, a.sigma)).reshape(u0.shape).astype(u0.dtype)
-
-        class Proposing(gcm.ShrinkageGenerator):
-            def __init__(self, prior, gammas):  # type: ignore[no-untyped-def]
-                super().__init__(prior, gammas, inner)
-
-        smooth_mod.ShrinkageGenerator, smooth_mod.propagate = Proposing, counting  # type: ignore[misc]
-        counts.update(kept=0, proposed=0)
-        ours = smooth_mod.smooth(img, lam=a.lam).image
-        smooth_mod.ShrinkageGenerator, smooth_mod.propagate = gcm.ShrinkageGenerator, original  # type: ignore[misc]
+        ours = _with_denoiser(img, a.lam, lambda x: net(x, a.sigma), counting, counts)
         print(
             f"{f.stem:14s} L0 objective: shrinkage {smooth_mod.l0_objective(base, img, a.lam):.3f}  "
             f"denoiser {smooth_mod.l0_objective(ours, img, a.lam):.3f}  kept {counts['kept']}/{counts['proposed']}",
