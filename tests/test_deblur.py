@@ -24,11 +24,12 @@ def test_blind_recovery_of_kernel_and_image() -> None:
     x = shapes_image(160, seed=0)
     k = random_motion_kernel(11, rng, extent=9)
     y = _blur(x, k, rng)
-    result = deblur(y, kernel_size=15)
+    result = deblur(y, kernel_size=15, trace=True)
     assert result.kernel.shape == (15, 15)
     assert result.kernel.sum() == pytest.approx(1.0)
     assert kernel_similarity(result.kernel, k) >= 0.8
     assert image_scores(result.image, x)["psnr"] >= image_scores(y, x)["psnr"] + 3.0
+    assert all(len(psi) for rec in result.estimate.scales for psi in rec.psi)  # traced
     for rec in result.estimate.scales:
         for psi in rec.psi:
             assert np.all(np.diff(psi) <= 1e-9 * psi[0])

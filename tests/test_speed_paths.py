@@ -3,6 +3,8 @@ around them, large photos deconvolved tile by tile, and the Corrector's early re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.signal import fftconvolve
@@ -81,3 +83,45 @@ def test_early_rejection_keeps_the_corrector_decisions() -> None:
     full = [data.value(p) + prior.value(p) <= run.psi[t] for t, p in enumerate(proposals)]
     assert list(run.accepted) == full
     assert any(full) and not all(full)
+
+
+def test_corrector_alone_skips_what_only_the_record_needs() -> None:
+    """Without a Generator the stage is the Corrector's proximal-gradient step from ``u^t``: the
+    same iterate with or without ``Psi`` recorded, and ``Psi`` still never rises."""
+    y = shapes_image(64, seed=3).astype(np.float32)
+    data = SplitFidelity(Convolution(_kernel(5), y.shape), y, 4.0)
+    prior = LpPrior(0.002, 0.0, group_axis=0)
+    u0 = prior.prox(np.stack(np.gradient(y))[::-1].astype(np.float32), 0.5)
+    traced = propagate(data, prior, u0, gammas=[4.0] * 6)
+    quiet = propagate(data, prior, u0, gammas=[4.0] * 6, trace=False)
+    np.testing.assert_array_equal(traced.u, quiet.u)
+    assert quiet.psi.size == 0 and traced.psi.size == 7
+    assert np.all(np.diff(traced.psi) <= 1e-6 * traced.psi[0])
+    step = u0
+    for _ in range(6):
+        step = prior.prox(step - data.grad(step) / data.lipschitz, 1.0 / data.lipschitz)
+    np.testing.assert_allclose(traced.u, step, rtol=0, atol=1e-6)
+
+
+def test_estimator_without_the_record_finds_the_same_kernel() -> None:
+    """``trace=False`` and not proposing the warm starts (the Corrector refuses them) leave the
+    kernel as it was; the untraced estimate has no curves to plot."""
+    from gencor.generators import generator_factory
+    from gencor.kernels.estimate import estimate_kernel
+    from gencor.plots import convergence_plot
+    from gencor.propagation.gcm import IdentityGenerator
+
+    k = _kernel(9)
+    y = _blur(shapes_image(136, seed=4), k, 0.003, seed=4)
+
+    def warm_starts(*args: object) -> IdentityGenerator:
+        return IdentityGenerator()
+
+    proposing = estimate_kernel(y, 9, generator=warm_starts)
+    traced = estimate_kernel(y, 9, generator=generator_factory("none"))
+    quiet = estimate_kernel(y, 9, generator=generator_factory("none"), trace=False)
+    np.testing.assert_array_equal(traced.kernel, quiet.kernel)
+    np.testing.assert_array_equal(proposing.kernel, traced.kernel)
+    assert not any(a.any() for rec in proposing.scales for a in rec.accepted)
+    with pytest.raises(ValueError, match="trace=True"):
+        convergence_plot(quiet, Path("never.png"))

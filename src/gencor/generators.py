@@ -14,8 +14,12 @@ if TYPE_CHECKING:
     from gencor.propagation.final import FinalStage
     from gencor.propagation.gcm import Generator, LpPrior
 
-#: The names, in the order the CLI lists them (the first is the default).
-NAMES = ("cnn", "none", "shrink")
+#: The names, in the order the CLI lists them (the first is the default). The default is the
+#: Corrector alone: the shipped network of the kernel step changed no measured number (Levin,
+#: the noisy set and 32 real photos, docs/bench/ablation*.md) and cost a third of the estimation
+#: (issue #32, docs/bench/speed.md); it stays for the ablation and ``--generator cnn``.
+NAMES = ("none", "cnn", "shrink")
+DEFAULT_GENERATOR = NAMES[0]
 #: The final deconvolution's methods (:func:`gencor.deconvolve`): "auto" (plug-and-play on noisy
 #: photos, else the MAP solve), the MAP solve with a hyper-Laplacian prior, the GCM propagation with
 #: the denoiser as the Generator, or the same without the Corrector (plug-and-play splitting: no

@@ -26,13 +26,16 @@ def convergence_plot(estimate: KernelEstimate, path: Path) -> None:
 
     Each run has its own objective (kernel, ``lam`` and ``beta`` change between runs), so the
     curves are normalised by their first value; the guarantee is that each stays at or below 1.
+    An estimate run without ``trace`` has no curves: that is a ``ValueError``.
     """
+    if not any(len(run) for rec in estimate.scales for run in rec.psi):
+        raise ValueError("the estimate recorded no Psi: run the estimation with trace=True")
     n = len(estimate.scales)
     fig = Figure(figsize=(2.6 * n, 2.8))
     axes = fig.subplots(1, n, squeeze=False, sharey=True)
     for ax, rec in zip(axes[0], estimate.scales, strict=True):
         offset = 0
-        for run in rec.psi:
+        for run in (r for r in rec.psi if len(r)):
             ax.plot(np.arange(offset, offset + len(run)), run / run[0], "-", lw=0.8, color="tab:blue")
             offset += len(run) - 1
         ax.axhline(1.0, color="gray", lw=0.8, ls=":")

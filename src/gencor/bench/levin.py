@@ -14,6 +14,7 @@ from scipy.io import loadmat
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
 from gencor.bench.partial import limited
+from gencor.generators import DEFAULT_GENERATOR
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
 from gencor.plots import cdf_plot
@@ -37,18 +38,20 @@ COLUMNS = [
 ]
 
 
-def levin_case(path: Path, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True, final_stage: bool = False) -> Row:
+def levin_case(path: Path, kernel_size: int | str, *, generator: str = DEFAULT_GENERATOR, corrector: bool = True, final_stage: bool = False) -> Row:
     """Deblur one Levin image and score it against the truth and the true-kernel deconvolution."""
     data = loadmat(path)
     x, y, f = data["x"], data["y"], data["f"]
     k_true = f[::-1, ::-1]
-    if generator == "cnn":  # torch and the weights load once per process, outside the timing
+    # torch and the weights load once per process, outside the timing.
+    if generator == "cnn":
         from gencor.models.generator import shipped_generator
-        from gencor.models.restorer import shipped_stage
 
         shipped_generator()
-        if final_stage:
-            shipped_stage()
+    if final_stage:
+        from gencor.models.restorer import shipped_stage
+
+        shipped_stage()
     result, seconds, peak = measured(lambda: deblur(y, kernel_size=kernel_size, generator=generator, corrector=corrector, final_stage=final_stage))
     lam = default_lam(estimate_noise(y))
     est = image_scores(result.image, x)

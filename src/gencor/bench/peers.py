@@ -115,10 +115,10 @@ def _deblur_auto(y: np.ndarray, size: int, sigma: float) -> DeblurResult:
 
 
 def _gcm(y: np.ndarray, size: int, sigma: float) -> KernelEstimate:
-    from gencor.generators import generator_factory
+    from gencor.generators import DEFAULT_GENERATOR, generator_factory
     from gencor.kernels.estimate import estimate_kernel
 
-    return estimate_kernel(y, size, generator=generator_factory("cnn"))
+    return estimate_kernel(y, size, generator=generator_factory(DEFAULT_GENERATOR))
 
 
 def _l0(y: np.ndarray, size: int, sigma: float) -> KernelEstimate:

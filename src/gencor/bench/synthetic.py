@@ -21,7 +21,7 @@ from scipy.signal import fftconvolve
 
 from gencor.bench.common import Row, mean_row, measured, run_pool, write_tables
 from gencor.bench.partial import limited
-from gencor.generators import DEFAULT_DECONVOLUTION
+from gencor.generators import DEFAULT_DECONVOLUTION, DEFAULT_GENERATOR
 from gencor.kernels.trajectory import random_motion_kernel
 from gencor.metrics import image_scores, kernel_similarity
 from gencor.noise import estimate_noise
@@ -141,7 +141,13 @@ def _one(job: tuple[Case, int | str, str]) -> Row:
 
 
 def synthetic_row(
-    case: Case, kernel_size: int | str, *, generator: str = "cnn", corrector: bool = True, final_stage: bool = False, deconvolution: str = DEFAULT_DECONVOLUTION
+    case: Case,
+    kernel_size: int | str,
+    *,
+    generator: str = DEFAULT_GENERATOR,
+    corrector: bool = True,
+    final_stage: bool = False,
+    deconvolution: str = DEFAULT_DECONVOLUTION,
 ) -> Row:
     """Deblur one case (default options unless told) and score it against the sharp photo and the
     deconvolution with the true kernel (the hyper-Laplacian MAP solve, whatever ``deconvolution``)."""

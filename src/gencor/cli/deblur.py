@@ -60,14 +60,14 @@ def add_parser(sub: Any) -> None:
         "--generator",
         choices=list(GENERATOR_NAMES),
         default=GENERATOR_NAMES[0],
-        help="Generator of each stage: 'cnn' (the shipped networks; default), 'none' (identity, i.e. the Corrector-only variant) or 'shrink' (analytic "
-        "shrinkage)",
+        help="Generator of the kernel step: 'none' (default: the Corrector alone), 'cnn' (the shipped network, the full GCM: no measured gain, "
+        "slower) or 'shrink' (analytic shrinkage)",
     )
     p.add_argument(
         "--final-stage",
         action="store_true",
-        help="also let the Generator's network restore the deconvolution, kept only if the objective with the learned blur score does not "
-        "increase (off by default: the shipped networks changed no measured number, docs/bench/ablation.md)",
+        help="also let the final stage's network restore the deconvolution, kept only if the objective with the learned blur score does not "
+        "increase (whatever --generator says; off by default: the shipped networks changed no measured number, docs/bench/ablation.md)",
     )
     p.add_argument(
         "--blur",
@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> int | None:
         extras.append(args.report)
     bar, update = progress_bar(args.quiet, "deblur")
     try:
-        result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, progress=update, **options(args))
+        result = deblur(photo.pixels, channel_axis=-1 if photo.is_color else None, progress=update, trace=bool(args.plot), **options(args))
     finally:  # an error line must not be glued onto the bar
         if bar is not None:
             bar.close()

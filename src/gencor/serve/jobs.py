@@ -103,7 +103,7 @@ def run_task(job: Job, max_pixels: int, progress: Callable[[int, int, str], None
         def step(done: int, total: int, phase: str) -> None:
             progress(done, total, phase if done < total else FINISHING)
 
-        result = deblur(photo.pixels, kernel_size=opts.kernel_size, channel_axis=axis, force=opts.force, progress=step)
+        result = deblur(photo.pixels, kernel_size=opts.kernel_size, channel_axis=axis, force=opts.force, progress=step, trace=True)  # the page plots Psi
         pixels = result.image
         progress(job.total, job.total, "writing the kernel and the Psi plot")
         write_kernel(job.folder / FILES["kernel"], result.kernel)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
-from gencor.generators import DEFAULT_DECONVOLUTION
+from gencor.generators import DEFAULT_DECONVOLUTION, DEFAULT_GENERATOR
 from gencor.kernels.estimate import EstimatorConfig
 from gencor.tasks.deblur.decision import LOCAL_VARIATION, MAX_TRUSTED_NOISE, MIN_TRUSTED_WINDOWS, NEAR_DELTA, decide
 from gencor.tasks.deblur.families import DARK_WINDOW, FAMILIES, PAIR_WINDOW, REGISTRY, Family, find_candidates
@@ -94,7 +94,7 @@ def deblur(
     *,
     kernel_size: int | str = AUTO,
     channel_axis: int | None = None,
-    generator: str = "cnn",
+    generator: str = DEFAULT_GENERATOR,
     corrector: bool = True,
     final_stage: bool = False,
     blur: str = "uniform",
@@ -103,6 +103,7 @@ def deblur(
     deconvolution: str = DEFAULT_DECONVOLUTION,
     config: EstimatorConfig | None = None,
     progress: Progress | None = None,
+    trace: bool = False,
 ) -> DeblurResult:
     """Blind deblurring of a photo blurred by camera shake.
 
@@ -116,12 +117,12 @@ def deblur(
     channel_axis
         Axis of the color channels, or ``None`` for gray.
     generator
-        ``"cnn"`` (the shipped networks: the full GCM), ``"none"`` (identity: the Corrector-only variant) or
+        ``"none"`` (default: the Corrector alone, its proximal-gradient step), ``"cnn"`` (the shipped network: the full GCM) or
         ``"shrink"`` (the analytic shrinkage of half-quadratic splitting).
     corrector
         Keep the monotone Corrector; ``False`` is the Generator-only variant (no guarantee).
     final_stage
-        Also run the final stage with the Generator's network: a restoration of the deconvolution, kept by the Corrector
+        Also run the final stage with its own network (whatever ``generator`` says): a restoration of the deconvolution, kept by the Corrector
         only if ``Psi_D`` (with the learned blur score) does not increase. Off by default: the shipped networks change no
         measured number (``docs/bench/ablation*.md``) and cost about 7 % more time. The local path has no final stage.
     blur
@@ -146,12 +147,16 @@ def deblur(
         Settings of the kernel estimator (:class:`~gencor.EstimatorConfig`); the shipped defaults when ``None``.
     progress
         Optional callback ``(done, total, phase)``.
+    trace
+        Record ``Psi`` at every stage of the kernel step (``estimate``, for
+        :func:`gencor.plots.convergence_plot`). Off by default: without a Generator nothing else needs it, and
+        its evaluation took a third of the estimation's time.
 
     Returns
     -------
     DeblurResult
-        ``image`` (the input unchanged when no kernel was trusted), ``kernel``, ``estimate`` (the ``Psi`` history
-        of every run) and ``report`` (kernel size, noise, confidence, decision, seconds, warnings).
+        ``image`` (the input unchanged when no kernel was trusted), ``kernel``, ``estimate`` (the per-scale kernels,
+        and with ``trace`` the ``Psi`` history of every run) and ``report`` (kernel size, noise, confidence, decision, seconds, warnings).
 
     Raises
     ------
@@ -172,7 +177,18 @@ def deblur(
     ((96, 96), (9, 9), True)
     """
     options = Options(
-        kernel_size, channel_axis, generator, corrector, final_stage, blur, lam, force, deconvolution, EstimatorConfig() if config is None else config, progress
+        kernel_size,
+        channel_axis,
+        generator,
+        corrector,
+        final_stage,
+        blur,
+        lam,
+        force,
+        deconvolution,
+        EstimatorConfig() if config is None else config,
+        progress,
+        trace,
     )
     with fft.set_workers(fft_workers()):
         return _pipeline(image, options)

@@ -66,7 +66,8 @@ def restore(plan: Plan, choice: Choice) -> tuple[np.ndarray, dict[str, Any]]:
         return sharp, {"proposed": False}
     sharp = deconvolve(arr, choice.kernel, lam=choice.lam, channel_axis=axis, method=options.deconvolution).image
     plan.clock.lap("deconvolution")
-    stage = (options.generator if options.final_stage else "none", options.corrector)
+    # The final stage is its own network: it runs when asked, whatever the kernel step's Generator.
+    stage = ("cnn" if options.final_stage else "none", options.corrector)
     sharp, final = _final_stage(arr, sharp, choice.kernel, choice.lam, plan.sigma, *stage)
     plan.clock.lap("final stage")
     return sharp, final

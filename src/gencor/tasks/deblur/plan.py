@@ -61,6 +61,7 @@ class Options:
     deconvolution: str
     config: EstimatorConfig
     progress: Progress | None
+    trace: bool = False
 
 
 class Clock:
@@ -209,6 +210,7 @@ class Plan:
             init=init,
             init_scale=init_scale,
             final_scale=final_scale,
+            trace=self.options.trace,
         )
 
 
@@ -226,7 +228,7 @@ def _check(options: Options, arr: np.ndarray) -> tuple[bool, int, GeneratorFacto
     ``ValueError`` for a wrong option."""
     if options.lam is not None:
         check_lam(options.lam)
-    for name in ("corrector", "final_stage", "force"):
+    for name in ("corrector", "final_stage", "force", "trace"):
         check_flag(getattr(options, name), name)
     check_config(options.config)
     check_callback(options.progress, "progress")
