@@ -31,8 +31,14 @@ def padded_shape(shape: tuple[int, int], pad: int, multiple: int = 1) -> tuple[i
 
 
 #: Band systems kept factorised: the pipeline extends the same window shape several times (the
-#: candidates' trial deconvolutions, the two check windows).
-CACHED_BANDS = 4
+#: candidates' trial deconvolutions, the two check windows, a pyramid level of the sizing
+#: family's coarse run and of the next rung). A photo's run factorised 28 bands of 16 shapes with
+#: 4 kept; 16 keep each shape once.
+CACHED_BANDS = 16
+#: Fill-reducing ordering of the band's LU: the system is symmetric, and the minimum-degree
+#: ordering of ``A^T + A`` halved the factors' size and the time against the default COLAMD
+#: (0.2 -> 0.15 s for a 1 MP frame, 0.13 -> 0.06 s for a 640 px window; same solution to 1e-11).
+BAND_ORDERING = "MMD_AT_PLUS_A"
 #: Only bands of at most this many pixels are kept (the 640 px estimation window has about 50 000).
 CACHED_UNKNOWNS = 100_000
 
@@ -66,7 +72,7 @@ def _band(h: int, w: int, hp: int, wp: int) -> tuple[SuperLU, np.ndarray, list[t
         rhs_links.append((me[nb_known], rr[nb_known], cc[nb_known]))
 
     system = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_unknown,) * 2)
-    return splu(system), band, rhs_links
+    return splu(system, permc_spec=BAND_ORDERING), band, rhs_links
 
 
 def extend_periodic(image: np.ndarray, pad: int, multiple: int = 1) -> np.ndarray:
