@@ -214,3 +214,26 @@ def test_a_rerun_of_fewer_programs_keeps_the_other_programs_rows(tmp_path: Path,
         assert float(cells[program][5]) == pytest.approx(np.mean([r["similarity"] for r in rows]), abs=1e-3)
         assert int(cells[program][4]) == 2
         np.testing.assert_allclose(plotted[-1][program], [r["error_ratio"] for r in rows])
+
+
+def test_speed_bench_times_the_peer_with_stand_in_programs(tmp_path: Path) -> None:
+    """``gencor bench speed --ipol-src``: the peer's two programs run in turn, single-threaded, on
+    the photo as PNG; a failing program is a one-line error naming the photo."""
+    from PIL import Image
+
+    from gencor.bench.speed import time_peer
+
+    log = tmp_path / "calls.txt"
+    estimate, deconv = tmp_path / "estimate-kernel", tmp_path / "deconv"
+    estimate.write_text(f'#!/bin/sh\necho "estimate $1 $OMP_NUM_THREADS" >> {log}\ncp "$2" "$3"\n')
+    deconv.write_text(f'#!/bin/sh\necho "deconv" >> {log}\ncp "$1" "$3"\n')
+    for program in (estimate, deconv):
+        program.chmod(0o755)
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray((255 * shapes_image(32)).astype(np.uint8)).save(photo)
+    seconds = time_peer((estimate, deconv), photo, repeats=2, size=31)
+    assert seconds > 0
+    assert log.read_text().split("\n")[:-1] == ["estimate 31 1", "deconv"] * 2
+    deconv.write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
+    with pytest.raises(RuntimeError, match=r"photo\.jpg \(3\): broken"):
+        time_peer((estimate, deconv), photo, repeats=1)

@@ -94,12 +94,16 @@ def _run(args: list[str], *, what: str, cwd: Path | None = None, env: dict[str, 
         raise ValueError(f"{what} failed (exit {done.returncode}): {_last_line(done.stderr or done.stdout)}")
 
 
-def check_sources(ipol_src: Path, hn_src: Path) -> None:
+#: The files that make a source folder the peer's.
+IPOL_FILES = ("Makefile", "src/estimate_kernel.cpp", "src/deconv.cpp")
+HN_FILES = ("kernel-estimation/Makefile", "nonblind-deconvolution/CMakeLists.txt", "ffdnet-denoiser/test_ffdnet_ipol.py")
+
+
+def check_sources(ipol_src: Path, hn_src: Path | None = None) -> None:
     """One-line errors for a source folder that is not the peer's."""
-    expected = (
-        ("--ipol-src", ipol_src, ("Makefile", "src/estimate_kernel.cpp", "src/deconv.cpp")),
-        ("--hn-src", hn_src, ("kernel-estimation/Makefile", "nonblind-deconvolution/CMakeLists.txt", "ffdnet-denoiser/test_ffdnet_ipol.py")),
-    )
+    expected = [("--ipol-src", ipol_src, IPOL_FILES)]
+    if hn_src is not None:
+        expected.append(("--hn-src", hn_src, HN_FILES))
     for option, folder, files in expected:
         if not folder.is_dir():
             raise ValueError(f"{option} {folder} is not a folder")
@@ -108,17 +112,31 @@ def check_sources(ipol_src: Path, hn_src: Path) -> None:
             raise ValueError(f"{option} {folder} does not hold the peer's sources (no {missing[0]})")
 
 
+def _build_env(tools: tuple[str, ...]) -> dict[str, str]:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise ValueError(f"building the peers needs {tool!r}, which is not on the PATH")
+    return {**single_threaded_env(), "CXXFLAGS": CXX_EXTRA}
+
+
+def build_ipol(ipol_src: Path, build: Path) -> tuple[Path, Path]:
+    """Copy the IPOL peer's sources into ``build / "ipol"`` and build them there; return its
+    ``estimate-kernel`` and ``deconv`` programs."""
+    check_sources(ipol_src)
+    env = _build_env(("make", "c++", "cc"))
+    ipol = build / "ipol"
+    shutil.copytree(ipol_src, ipol, ignore=shutil.ignore_patterns(*NOT_COPIED), dirs_exist_ok=True)
+    _run(["make", "-C", str(ipol), "estimate-kernel", "deconv"], what="make of the IPOL peer", env=env, timeout=BUILD_TIMEOUT)
+    return ipol / "estimate-kernel", ipol / "deconv"
+
+
 def build_peers(ipol_src: Path, hn_src: Path, build: Path) -> Peers:
     """Copy both source folders into ``build`` and build them there; return the programs."""
     check_sources(ipol_src, hn_src)
-    for tool in TOOLS:
-        if shutil.which(tool) is None:
-            raise ValueError(f"building the peers needs {tool!r}, which is not on the PATH")
-    env = {**single_threaded_env(), "CXXFLAGS": CXX_EXTRA}
-    ipol, hn = build / "ipol", build / "hn"
-    for src, dst in ((ipol_src, ipol), (hn_src, hn)):
-        shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*NOT_COPIED), dirs_exist_ok=True)
-    _run(["make", "-C", str(ipol), "estimate-kernel", "deconv"], what="make of the IPOL peer", env=env, timeout=BUILD_TIMEOUT)
+    env = _build_env(TOOLS)
+    ipol_estimate, ipol_deconv = build_ipol(ipol_src, build)
+    hn = build / "hn"
+    shutil.copytree(hn_src, hn, ignore=shutil.ignore_patterns(*NOT_COPIED), dirs_exist_ok=True)
     _run(["make", "-C", str(hn / "kernel-estimation"), "estimate-kernel"], what="make of the high-noise peer", env=env, timeout=BUILD_TIMEOUT)
     nb = hn / "nonblind-deconvolution"
     _run(
@@ -129,7 +147,7 @@ def build_peers(ipol_src: Path, hn_src: Path, build: Path) -> Peers:
     )
     _run(["cmake", "--build", str(nb / "build")], what="build of the high-noise peer's deconvolution", env=env, timeout=BUILD_TIMEOUT)
     ffdnet, note = _try_ffdnet(hn / "ffdnet-denoiser", build)
-    return Peers(ipol / "estimate-kernel", ipol / "deconv", hn / "kernel-estimation" / "estimate-kernel", nb / "build" / "deblur", ffdnet, note)
+    return Peers(ipol_estimate, ipol_deconv, hn / "kernel-estimation" / "estimate-kernel", nb / "build" / "deblur", ffdnet, note)
 
 
 def _try_ffdnet(folder: Path, scratch: Path) -> tuple[Path | None, str]:

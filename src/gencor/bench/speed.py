@@ -6,6 +6,11 @@ resident memory, read from ``/proc`` while it runs). Inputs: three real photos
 of Lai et al.'s set at full size, and a 12-megapixel RGB JPEG made here from scikit-image's
 sample photos with a synthetic camera shake and noise.
 
+With ``ipol_src`` the IPOL 2019 l0 peer (:mod:`gencor.bench.peer_programs`) is built from its
+sources and timed in the same run on the three real photos, single-threaded, at the kernel size
+:data:`PEER_SIZE` (its ``estimate-kernel`` then its ``deconv``, best of the same repeats): the
+``peer_s`` column and the ratio of the totals.
+
 ``docs/bench/speed.md`` keeps its prose: only the part between the two markers below is
 rewritten, so the profile-guided write-up around the table survives a new run.
 """
@@ -41,7 +46,9 @@ MOSAIC = 4
 MOSAIC_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "coins", "immunohistochemistry")
 REPEATS = 3
 STAGES = ("load", "analysis", "estimation", "checks", "deconvolution", "save")
-COLUMNS = ["photo", "megapixels", "kernel_size", "decision", "wall_s", "median_s", *STAGES, "startup", "peak_rss_gib"]
+COLUMNS = ["photo", "megapixels", "kernel_size", "decision", "wall_s", "median_s", *STAGES, "startup", "peak_rss_gib", "peer_s"]
+#: The kernel size given to the IPOL peer (the size of issue #32's outside measurement).
+PEER_SIZE = 31
 BEGIN, END = "<!-- gencor bench speed: begin -->", "<!-- gencor bench speed: end -->"
 
 
@@ -135,6 +142,30 @@ def time_photo(photo: Path, *, repeats: int = REPEATS) -> Row:
     return {"photo": photo.stem, "megapixels": megapixels, **best, "median_s": float(np.median([r["wall_s"] for r in runs]))}
 
 
+def time_peer(programs: tuple[Path, Path], photo: Path, *, repeats: int = REPEATS, size: int = PEER_SIZE) -> float:
+    """The fastest of ``repeats`` runs of the IPOL peer on ``photo`` (decoded to PNG outside the
+    timing): its kernel estimation at ``size`` then its deconvolution, one thread."""
+    from PIL import Image
+
+    from gencor.bench.peer_programs import single_threaded_env
+
+    estimate, deconv = programs
+    env = single_threaded_env()
+    times = []
+    with tempfile.TemporaryDirectory(prefix="gencor-peer-") as tmp:
+        src, k, out = Path(tmp) / "photo.png", Path(tmp) / "k.tif", Path(tmp) / "out.tif"
+        with Image.open(photo) as im:
+            im.save(src)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for cmd in ([str(estimate), str(size), str(src), str(k)], [str(deconv), str(src), str(k), str(out)]):
+                done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError(f"the IPOL peer failed on {photo.name} ({done.returncode}): {(done.stderr or done.stdout).strip()[-200:]}")
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def _splice(path: Path, block: str) -> str:
     """``path``'s text with the marked block replaced (or appended when there is none)."""
     text = path.read_text() if path.exists() else "# Speed\n"
@@ -144,8 +175,9 @@ def _splice(path: Path, block: str) -> str:
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
-def run_speed(*, data: Path, out_dir: Path, repeats: int = REPEATS, quiet: bool = False) -> list[Row]:
-    """Time every input; write ``speed.csv`` and the table inside ``speed.md``."""
+def run_speed(*, data: Path, out_dir: Path, repeats: int = REPEATS, quiet: bool = False, ipol_src: Path | None = None) -> list[Row]:
+    """Time every input (and the IPOL peer on the real photos with ``ipol_src``); write
+    ``speed.csv`` and the table inside ``speed.md``."""
     from tqdm import tqdm
 
     if repeats < 1:
@@ -157,15 +189,32 @@ def run_speed(*, data: Path, out_dir: Path, repeats: int = REPEATS, quiet: bool 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="gencor-large-") as tmp:
+        programs = None
+        if ipol_src is not None:
+            from gencor.bench.peer_programs import build_ipol
+
+            programs = build_ipol(ipol_src, Path(tmp) / "peers")
         large = Path(tmp) / "mosaic_12mp.jpg"
         make_large_photo(large)
         for photo in tqdm([*photos, large], desc="speed", disable=True if quiet else None):
-            rows.append(time_photo(photo, repeats=repeats))
+            row = time_photo(photo, repeats=repeats)
+            if programs is not None and photo != large:
+                row["peer_s"] = time_peer(programs, photo, repeats=repeats)
+            rows.append(row)
+    peer_note = ""
+    if programs is not None:
+        ours = sum(r["wall_s"] for r in rows if "peer_s" in r)
+        theirs = sum(r["peer_s"] for r in rows if "peer_s" in r)
+        peer_note = (
+            f" `peer_s`: the IPOL 2019 l0 peer, built from its sources, single-threaded, kernel size {PEER_SIZE} (estimate-kernel then "
+            f"deconv on the photo as PNG), best of {repeats}. The three real photos: gencor {ours:.1f} s, the peer {theirs:.1f} s, "
+            f"ratio **{ours / theirs:.2f}**."
+        )
     block = (
         f"{BEGIN}\n`gencor bench speed` on {platform.machine()} ({os.cpu_count()} cores), {time.strftime('%Y-%m-%d')}: "
         f"`gencor deblur PHOTO -o OUT --report R.json` with default options, a fresh process each time, best of {repeats} "
         "(median beside it). Stages in seconds from the report; `startup` is the rest of the wall time (interpreter, "
-        "imports). Peak RSS (the process's own high-water mark) of the best run.\n\n" + markdown_table(rows, COLUMNS) + f"{END}"
+        f"imports). Peak RSS (the process's own high-water mark) of the best run.{peer_note}\n\n" + markdown_table(rows, COLUMNS) + f"{END}"
     )
     md = _splice(out_dir / "speed.md", block)
     write_text(out_dir / "speed.md", md)

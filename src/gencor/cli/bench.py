@@ -76,7 +76,7 @@ def _folder(path: str | None, option: str) -> Path | None:
 def _speed(args: argparse.Namespace) -> None:
     from gencor.bench.speed import run_speed
 
-    run_speed(data=Path(args.data), out_dir=Path(args.out), repeats=args.repeats, quiet=args.quiet)
+    run_speed(data=Path(args.data), out_dir=Path(args.out), repeats=args.repeats, quiet=args.quiet, ipol_src=Path(args.ipol_src) if args.ipol_src else None)
 
 
 def _batch(args: argparse.Namespace) -> None:
@@ -295,6 +295,12 @@ def add_parser(sub: Any) -> None:
     )
     q.add_argument("--data", default=str(real), metavar="DIR", help=f"the real_lai16 folder (default {real})")
     q.add_argument("--repeats", type=positive_int, default=3, metavar="N", help="runs per photo; the fastest is kept (default 3)")
+    q.add_argument(
+        "--ipol-src",
+        metavar="DIR",
+        help="also build the IPOL 2019 l0 peer from its sources (planetscope_sharpness of planetlabs/radiometric_normalization) and time it "
+        "on the three real photos in the same run, single-threaded, kernel size 31",
+    )
     _outputs(q, "speed.md and speed.csv")
     q.set_defaults(func=_checked(_speed))
 

@@ -3,13 +3,22 @@
 For 0 < p < 1 we use generalised soft-thresholding (Zuo, Meng, Zhang, Feng, Zhang, "A generalized
 iterated shrinkage algorithm for non-convex sparse coding", ICCV 2013): below the threshold
 :func:`lp_threshold` the global minimiser is 0; above it, it is the larger root of the stationarity
-equation, reached by a fixed-point iteration that converges monotonically. Returning the *global*
-minimiser is what lets the Corrector guarantee a non-increasing objective.
+equation ``x - |v| + tau p x^(p-1) = 0``. One step of their fixed-point iteration from ``|v|`` starts
+Newton's method, which then converges monotonically (the equation is convex in ``x`` and its root
+lies where it increases): :data:`NEWTON_STEPS` steps land closer to the root than eight fixed-point
+steps did, with three powers per entry instead of eight (the power is the cost: the prox was a
+third of the final deconvolution's time). Returning the *global* minimiser is what lets the
+Corrector guarantee a non-increasing objective.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+#: Newton steps after the first fixed-point step. Largest error against the converged root, over
+#: ``tau`` from 1e-4 to 1e-2 (single precision, values up to 0.25 and just above the threshold):
+#: 3.6e-6 of the root with 2 steps, against 4.7e-6 with the former eight fixed-point steps.
+NEWTON_STEPS = 2
 
 
 def lp_threshold(tau: float, p: float) -> float:
@@ -38,7 +47,7 @@ def prox_l0(v: np.ndarray, tau: float) -> np.ndarray:
     return np.where(np.abs(v) > np.sqrt(2.0 * tau), v, 0.0)
 
 
-def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | tuple[int, ...] | None = None, iterations: int = 8) -> np.ndarray:
+def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | tuple[int, ...] | None = None, iterations: int = NEWTON_STEPS) -> np.ndarray:
     """Global minimiser of ``1/2 (x - v)^2 + tau |x|^p`` for each entry of ``v``.
 
     With ``group_axis``, ``|x|`` is the Euclidean norm along that axis (an isotropic penalty on
@@ -63,10 +72,12 @@ def prox_lp(v: np.ndarray, tau: float, p: float, *, group_axis: int | tuple[int,
         return prox_l1(v, tau)
     mag = np.abs(v)
     keep = mag > lp_threshold(tau, p)
-    x = mag[keep]
-    target = x.copy()
+    target = mag[keep]
+    c = tau * p
+    x = target - c * target ** (p - 1.0)
     for _ in range(iterations):
-        x = target - tau * p * x ** (p - 1.0)
+        power = x ** (p - 2.0)
+        x = x - (x - target + c * power * x) / (1.0 + c * (p - 1.0) * power)
     out = np.zeros_like(v)
-    out[keep] = np.sign(v[keep]) * x
+    out[keep] = np.copysign(x, v[keep])
     return out

@@ -202,7 +202,8 @@ def hqs(
     beta = lam
     for _ in range(beta_steps):
         z = prox_lp(grad.forward(x), lam / beta, p)
-        x = step(x, np.sum(np.conj(d_otf) * fft.rfft2(z), axis=-3), beta)
+        # D^T z in space, then one transform: a third fewer FFTs than transforming both maps.
+        x = step(x, fft.rfft2(grad.adjoint(z)), beta)
         beta *= beta_rate
     return x[..., :h, :w].astype(np.float64)
 
