@@ -7,10 +7,12 @@ the others use its size.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from scipy import fft
 
 from gencor.assess import kernel_similarity
 from gencor.kernels.estimate import KernelEstimate, pyramid_sizes, resize_kernel
@@ -22,6 +24,7 @@ from gencor.kernels.size import centred_extent, crop_kernel, crop_to_extent, siz
 from gencor.kernels.streaks import streak_kernel
 from gencor.tasks.deblur.local import LocalPlan, local_plan
 from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_window, largest_size, levels, pair_windows, runs_noise_aware
+from gencor.threads import fft_workers
 
 #: Side of the window of the dark-channel family. Its latent step costs about twice the GCM
 #: family's per pixel (the patch minimum at every splitting step); on a 1 MP photo a 400 px window
@@ -82,6 +85,9 @@ class Family(Protocol):
     names: tuple[str, ...]
     #: Whether its kernels count as ``consensus`` for the other families' kernels.
     witness: bool
+    #: Whether it needs nothing that the sizing family finds (its size, its window): then it runs
+    #: beside the sizing family, in a thread of its own.
+    independent: bool
 
     def find(self, plan: Plan, found: Found) -> Found:
         """``found`` with what the family adds (as it was where the family has nothing)."""
@@ -98,6 +104,7 @@ class GCM:
     prior = "gcm"
     names: tuple[str, ...] = ("fine", "coarse")
     witness = True
+    independent = False
 
     def find(self, plan: Plan, found: Found) -> Found:
         if not plan.has_coarse:  # too small for a half scale: one kernel, nothing to compare it with
@@ -125,7 +132,7 @@ class GCM:
         mask = plan.mask(plan.window)
         for i, trial in enumerate(plan.ladder):
             if i:
-                plan.steps.total += plan.options.config.iterations * levels(trial, 0.0, 1.0)
+                plan.steps.add(plan.options.config.iterations * levels(trial, 0.0, 1.0))
             coarse = plan.estimate(plan.y, trial, mask, f"estimate {trial} px, coarse scales", final_scale=SIZING_SCALE)
             fine = plan.estimate(plan.y, trial, mask, f"estimate {trial} px, fine scales", init=coarse.kernel, init_scale=coarse.scale, lam=coarse.lam)
             if not touches_border(fine.kernel):
@@ -162,13 +169,14 @@ class DarkChannel:
     prior = "dark"
     names: tuple[str, ...] = ("dark",)
     witness = True
+    independent = True
 
     def find(self, plan: Plan, found: Found) -> Found:
         window = best_window(plan.gray, max(DARK_WINDOW, 4 * plan.max_size))
         y, mask, cfg = plan.gray[window], plan.mask(window), L0Config()
         for i, trial in enumerate(plan.ladder):
             if i:
-                plan.steps.total += cfg.iterations * len(pyramid_sizes(trial))
+                plan.steps.add(cfg.iterations * len(pyramid_sizes(trial)))
             est = estimate_kernel_l0(y, trial, config=cfg, valid=mask, progress=plan.steps.run(f"dark channel {trial} px"))
             if not touches_border(est.kernel) or i == len(plan.ladder) - 1:
                 break
@@ -196,6 +204,7 @@ class NoiseAware:
     #: one noisy bench photo from withheld to deblurred (-0.23 dB), and on a rolled photo it lifted
     #: the frame's kernel over the windows' own.
     witness = False
+    independent = False
 
     def find(self, plan: Plan, found: Found) -> Found:
         if not runs_noise_aware(plan.sigma):
@@ -221,6 +230,7 @@ class LightStreaks:
     prior = "streak"
     names: tuple[str, ...] = ("streak",)
     witness = True
+    independent = False
 
     def find(self, plan: Plan, found: Found) -> Found:
         largest = plan.ladder[-1]
@@ -240,6 +250,7 @@ class LocalGrid:
     prior = "local"
     names: tuple[str, ...] = ()
     witness = True
+    independent = False
 
     def find(self, plan: Plan, found: Found) -> Found:
         grid = local_grid(plan.gray.shape, found.trial)
@@ -260,11 +271,29 @@ WITNESSES = {name for family in REGISTRY if family.witness for name in family.na
 
 def find_candidates(plan: Plan) -> Found:
     """Run every family in turn; a photo too small for a half scale has only the sizing family's
-    kernel, and one with no edges (unless forced) only "no blur", a delta (nothing to estimate on)."""
+    kernel, and one with no edges (unless forced) only "no blur", a delta (nothing to estimate on).
+
+    With more than one core, the independent families run beside the sizing family, each in a
+    thread with single-threaded FFTs (NumPy and pocketfft release the interpreter lock): on two
+    cores the dark-channel family then costs little wall time. Each family computes what it
+    computes alone, so the kernels are the same either way."""
     if plan.flat and not plan.options.force:
         delta = delta_kernel(min(MIN_AUTO_SIZE, plan.max_size) if plan.auto else plan.max_size)
         return Found({"fine": Candidate(delta, 1.0)}, KernelEstimate(delta, []), delta.shape[0], delta.shape[0], compared=False)
-    found = Found()
-    for family in REGISTRY if plan.has_coarse else REGISTRY[:1]:
-        found = family.find(plan, found)
+    families = REGISTRY if plan.has_coarse else REGISTRY[:1]
+    beside = [f for f in families[1:] if f.independent] if fft_workers() > 1 else []
+
+    def alone(family: Family) -> Found:
+        with fft.set_workers(1):
+            return family.find(plan, Found())
+
+    with ThreadPoolExecutor(max(len(beside), 1)) as pool:
+        running = [pool.submit(alone, family) for family in beside]
+        with fft.set_workers(1 if beside else fft_workers()):
+            found = families[0].find(plan, Found())
+        for family, future in zip(beside, running, strict=True):
+            found.candidates.update({name: c for name, c in future.result().candidates.items() if name in family.names})
+    for family in families[1:]:
+        if family not in beside:
+            found = family.find(plan, found)
     return found

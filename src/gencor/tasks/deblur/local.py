@@ -47,7 +47,7 @@ def local_plan(plan: Plan, grid: tuple[int, int], trial: int, size: int) -> Loca
     gray = plan.gray
     regions = grid_regions(gray.shape, grid, trial)
     n = len(regions)
-    plan.steps.total += n * plan.options.config.iterations * levels(trial, 0.0, 1.0)
+    plan.steps.add(n * plan.options.config.iterations * levels(trial, 0.0, 1.0))
     started = itertools.count(1)
 
     def estimate(img: np.ndarray, region: Region) -> KernelEstimate:

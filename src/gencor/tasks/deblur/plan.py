@@ -70,11 +70,14 @@ class Clock:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self._last = time.perf_counter()
+        # Families run side by side: one lap at a time, so the stages still add up to the wall time.
+        self._lock = threading.Lock()
 
     def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
-        self._last = now
+        with self._lock:
+            now = time.perf_counter()
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
+            self._last = now
 
 
 class Steps:
@@ -96,6 +99,11 @@ class Steps:
                 progress(self.done, self.total, phase)
 
         return update
+
+    def add(self, steps: int) -> None:
+        """More steps to the total (a larger window of the sizing ladder starts)."""
+        with self.lock:
+            self.total += steps
 
 
 def best_window(gray: np.ndarray, size: int) -> tuple[slice, slice]:
