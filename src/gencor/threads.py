@@ -2,19 +2,43 @@
 
 By default every core this process may run on: the solvers spend most of their time in 2-D FFTs,
 which pocketfft splits across threads. ``GENCOR_THREADS`` overrides it; the benchmarks' worker
-pools set it to 1, since they already run one process per core.
+pools set it to 1, since they already run one process per core. Work that already runs in threads
+of its own (the pipeline's families and trial deconvolutions) runs each thread
+:func:`single_threaded`, so that no call inside it asks for every core again.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from scipy import fft
+
+_local = threading.local()
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Within the block, in this thread, :func:`fft_workers` is 1 and ``scipy.fft`` uses one thread."""
+    before = getattr(_local, "single", False)
+    _local.single = True
+    try:
+        with fft.set_workers(1):
+            yield
+    finally:
+        _local.single = before
+
 
 #: Environment variable that fixes the number of FFT threads.
 THREADS_ENV = "GENCOR_THREADS"
 
 
 def fft_workers() -> int:
-    """Threads for ``scipy.fft`` (at least 1)."""
+    """Threads for ``scipy.fft`` (at least 1; 1 inside :func:`single_threaded`)."""
+    if getattr(_local, "single", False):
+        return 1
     value = os.environ.get(THREADS_ENV, "")
     if value.strip():
         try:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-from scipy import fft, ndimage
+from scipy import ndimage
 
 from gencor.assess import kernel_similarity
 from gencor.kernels.size import crop_kernel
 from gencor.noise import estimate_noise
+from gencor.threads import single_threaded
 
 #: Target side of a grid cell in pixels; the grid has at most ``MAX_GRID`` cells a side and at
 #: least 3 along the shorter side when the photo is large (cells grow with the photo).
@@ -173,7 +174,7 @@ def grid_kernels(gray: np.ndarray, regions: list[Region], estimate: Callable[[np
         return [estimate(gray[r], r) for r in regions]
 
     def one(region: Region) -> Estimate:
-        with fft.set_workers(1):
+        with single_threaded():
             return estimate(gray[region], region)
 
     pool = ThreadPoolExecutor(min(workers, len(regions)))

@@ -8,11 +8,11 @@ the others use its size.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from scipy import fft
 
 from gencor.assess import kernel_similarity
 from gencor.kernels.estimate import KernelEstimate, pyramid_sizes, resize_kernel
@@ -24,7 +24,7 @@ from gencor.kernels.size import centred_extent, crop_kernel, crop_to_extent, siz
 from gencor.kernels.streaks import streak_kernel
 from gencor.tasks.deblur.local import LocalPlan, local_plan
 from gencor.tasks.deblur.plan import MIN_AUTO_SIZE, SIZING_SCALE, Plan, best_window, largest_size, levels, pair_windows, runs_noise_aware
-from gencor.threads import fft_workers
+from gencor.threads import fft_workers, single_threaded
 
 #: Side of the window of the dark-channel family. Its latent step costs about twice the GCM
 #: family's per pixel (the patch minimum at every splitting step); on a 1 MP photo a 400 px window
@@ -284,12 +284,12 @@ def find_candidates(plan: Plan) -> Found:
     beside = [f for f in families[1:] if f.independent] if fft_workers() > 1 else []
 
     def alone(family: Family) -> Found:
-        with fft.set_workers(1):
+        with single_threaded():
             return family.find(plan, Found())
 
     with ThreadPoolExecutor(max(len(beside), 1)) as pool:
         running = [pool.submit(alone, family) for family in beside]
-        with fft.set_workers(1 if beside else fft_workers()):
+        with single_threaded() if beside else nullcontext():
             found = families[0].find(plan, Found())
         for family, future in zip(beside, running, strict=True):
             found.candidates.update({name: c for name, c in future.result().candidates.items() if name in family.names})

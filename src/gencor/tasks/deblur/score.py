@@ -4,6 +4,7 @@ measures of :mod:`gencor.assess` give it a confidence."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ from gencor.assess import Evidence, confidence, kernel_similarity, overshoot, re
 from gencor.tasks.deblur.families import FAMILIES, WITNESSES, Found
 from gencor.tasks.deblur.plan import Plan
 from gencor.tasks.deconv import LAM_MAX, deconvolve, default_lam
+from gencor.threads import fft_workers, single_threaded
 
 #: The conservative candidates deconvolve with this many times the noise-based prior weight: less
 #: detail comes back, and far less ringing when the kernel is only roughly right.
@@ -70,11 +72,18 @@ def score_candidates(plan: Plan, found: Found) -> Scores:
     candidates = {name: (k, base_lam) for name, k in kernels.items()}
     candidates.update({f"{name}{CONSERVATIVE}": (k, min(CONSERVATIVE_LAM * base_lam, LAM_MAX)) for name, k in kernels.items()})
     agree = consensus(kernels, fallback=found.agreement)
-    scored = {}
-    for name, (k, lam) in candidates.items():
+
+    def score(name: str) -> tuple[float, Evidence]:
+        k, lam = candidates[name]
         base = name.removesuffix(CONSERVATIVE)
-        stability = found.candidates[base].stability
-        scored[name] = score_kernel(plan.y, k, lam=lam, sigma=plan.sigma, agreement=found.agreement, stability=stability, consensus=agree[base])
+        with single_threaded():
+            return score_kernel(
+                plan.y, k, lam=lam, sigma=plan.sigma, agreement=found.agreement, stability=found.candidates[base].stability, consensus=agree[base]
+            )
+
+    # The trials are independent: one thread per core, each with single-threaded FFTs.
+    with ThreadPoolExecutor(fft_workers()) as pool:
+        scored = dict(zip(candidates, pool.map(score, candidates), strict=True))
     cut = found.cut
     whole = [n for n in scored if n.removesuffix(CONSERVATIVE) not in cut] or list(scored)
     best = max(whole, key=lambda n: scored[n][0])
