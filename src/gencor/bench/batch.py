@@ -111,7 +111,8 @@ def run_batch_bench(*, out_dir: Path, photos: int = PHOTOS, megapixels: tuple[fl
         f"# Batch throughput\n\n`gencor bench batch` on {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}: "
         f"a folder of {photos} RGB JPEGs of {sizes} made from scikit-image's sample photos (camera shake of "
         f"{EXTENTS[0]} to {EXTENTS[1]} px, noise {SIGMA}, quality {QUALITY}), deblurred with default options by "
-        "`gencor deblur FOLDER -o OUT/` as a fresh process, start-up included. One process uses every core (its FFTs, and threads for the independent estimator families, trial deconvolutions and tiles); "
+        "`gencor deblur FOLDER -o OUT/` as a fresh process, start-up included. One process uses every core (its FFTs, and "
+        "threads for the independent estimator families, trial deconvolutions and tiles); "
         "worker processes and Dask workers are single-threaded (one per core). speed_up is against one process; "
         "same_decisions: every photo got the same status and decision as in one process."
     )
