@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from scipy import fft
 
 _local = threading.local()
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 
 @contextmanager
@@ -46,3 +50,22 @@ def fft_workers() -> int:
         except ValueError:
             raise ValueError(f"{THREADS_ENV} must be a whole number, got {value!r}") from None
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def map_single_threaded(fn: Callable[[_Item], _Result], items: Iterable[_Item], *, workers: int) -> Iterator[_Result]:
+    """``fn`` on each item, ``workers`` at a time in threads, each :func:`single_threaded`; the
+    results in the order of ``items``, yielded as they are needed (a caller that consumes them one
+    by one holds few at once). NumPy and pocketfft release the interpreter lock, so independent
+    solves side by side use the cores better than one solve with multi-threaded FFTs. On an
+    interrupt or an error, the items not yet started are dropped, not waited for."""
+    items = list(items)
+
+    def one(item: _Item) -> _Result:
+        with single_threaded():
+            return fn(item)
+
+    pool = ThreadPoolExecutor(max(1, min(workers, len(items))))
+    try:
+        yield from pool.map(one, items)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

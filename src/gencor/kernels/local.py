@@ -13,7 +13,6 @@ shake) or keep the frame's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,7 +22,7 @@ from scipy import ndimage
 from gencor.assess import kernel_similarity
 from gencor.kernels.size import crop_kernel
 from gencor.noise import estimate_noise
-from gencor.threads import single_threaded
+from gencor.threads import map_single_threaded
 
 #: Target side of a grid cell in pixels; the grid has at most ``MAX_GRID`` cells a side and at
 #: least 3 along the shorter side when the photo is large (cells grow with the photo).
@@ -172,17 +171,7 @@ def grid_kernels(gray: np.ndarray, regions: list[Region], estimate: Callable[[np
     """
     if workers <= 1 or len(regions) <= 1:
         return [estimate(gray[r], r) for r in regions]
-
-    def one(region: Region) -> Estimate:
-        with single_threaded():
-            return estimate(gray[region], region)
-
-    pool = ThreadPoolExecutor(min(workers, len(regions)))
-    try:
-        return list(pool.map(one, regions))
-    finally:
-        # On an interrupt or an error, the windows not yet started are dropped, not waited for.
-        pool.shutdown(wait=True, cancel_futures=True)
+    return list(map_single_threaded(lambda region: estimate(gray[region], region), regions, workers=workers))
 
 
 def neighbour_agreement(kernels: list[np.ndarray], grid: tuple[int, int]) -> list[float]:

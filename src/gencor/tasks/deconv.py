@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -25,7 +24,7 @@ from gencor.operators.cg import pcg
 from gencor.operators.convolution import psf2otf
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
-from gencor.threads import fft_workers, single_threaded
+from gencor.threads import fft_workers, map_single_threaded
 from gencor.validate import as_image, as_kernel, check_choice, check_real
 
 #: ``lam = NOISE_GAIN * sigma^2``, floored, follows from MAP with a fixed hyper-Laplacian scale.
@@ -418,17 +417,15 @@ def by_tiles(planes: np.ndarray, ramp: int, solve: Callable[[np.ndarray, Region]
         for blend, crop in tiles:
             out[(slice(None), *blend)] += _feather(blend, (h, w), 2 * ramp) * solve(planes[(slice(None), *crop)], crop)[(slice(None), *_within(blend, crop))]
     else:
-        # The tiles of each plane are independent: one per core at a time, each with single-threaded
-        # FFTs (the splitting's element-wise work, most of its time, then uses every core too).
+        # The tiles of each plane are independent: one per core at a time (the splitting's
+        # element-wise work, most of its time, then uses every core too).
         jobs = [(c, blend, crop) for blend, crop in tiles for c in range(len(planes))]
 
         def one(job: tuple[int, Region, Region]) -> np.ndarray:
             c, blend, crop = job
-            with single_threaded():
-                return solve(planes[c][crop], crop)[_within(blend, crop)]
+            return solve(planes[c][crop], crop)[_within(blend, crop)]
 
-        with ThreadPoolExecutor(min(fft_workers(), len(jobs))) as pool:
-            for (c, blend, _), solved in zip(jobs, pool.map(one, jobs), strict=True):
-                out[c][blend] += _feather(blend, (h, w), 2 * ramp) * solved
+        for (c, blend, _), solved in zip(jobs, map_single_threaded(one, jobs, workers=fft_workers()), strict=True):
+            out[c][blend] += _feather(blend, (h, w), 2 * ramp) * solved
     out /= total
     return out

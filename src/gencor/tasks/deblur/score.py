@@ -4,7 +4,6 @@ measures of :mod:`gencor.assess` give it a confidence."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ from gencor.assess import Evidence, confidence, kernel_similarity, overshoot, re
 from gencor.tasks.deblur.families import FAMILIES, WITNESSES, Found
 from gencor.tasks.deblur.plan import Plan
 from gencor.tasks.deconv import LAM_MAX, deconvolve, default_lam
-from gencor.threads import fft_workers, single_threaded
+from gencor.threads import fft_workers, map_single_threaded
 
 #: The conservative candidates deconvolve with this many times the noise-based prior weight: less
 #: detail comes back, and far less ringing when the kernel is only roughly right.
@@ -76,14 +75,10 @@ def score_candidates(plan: Plan, found: Found) -> Scores:
     def score(name: str) -> tuple[float, Evidence]:
         k, lam = candidates[name]
         base = name.removesuffix(CONSERVATIVE)
-        with single_threaded():
-            return score_kernel(
-                plan.y, k, lam=lam, sigma=plan.sigma, agreement=found.agreement, stability=found.candidates[base].stability, consensus=agree[base]
-            )
+        return score_kernel(plan.y, k, lam=lam, sigma=plan.sigma, agreement=found.agreement, stability=found.candidates[base].stability, consensus=agree[base])
 
-    # The trials are independent: one thread per core, each with single-threaded FFTs.
-    with ThreadPoolExecutor(fft_workers()) as pool:
-        scored = dict(zip(candidates, pool.map(score, candidates), strict=True))
+    # The trials are independent: one per core.
+    scored = dict(zip(candidates, map_single_threaded(score, candidates, workers=fft_workers()), strict=True))
     cut = found.cut
     whole = [n for n in scored if n.removesuffix(CONSERVATIVE) not in cut] or list(scored)
     best = max(whole, key=lambda n: scored[n][0])
