@@ -7,6 +7,7 @@ import pytest
 
 from gencor.kernels import random_motion_kernel
 from gencor.operators import Convolution, FilterFlow, Gradient, KernelConvolution, LinearOperator, Mask, Wavelet, extend_periodic, grid_windows
+from gencor.operators.cg import half_spectrum_dot, pcg
 from gencor.operators.convolution import psf2otf
 from gencor.operators.filterflow import extend_hats, grid_hats
 from gencor.propagation import DataFidelity
@@ -168,3 +169,39 @@ def test_filter_flow_windows_and_the_uniform_case(rng: np.random.Generator) -> N
         FilterFlow([k], rows, cols)
     with pytest.raises(ValueError, match="does not fit"):
         grid_hats(4, 5)
+
+
+@pytest.mark.parametrize("width", [16, 17])
+def test_half_spectrum_dot_is_the_image_inner_product(width: int, rng: np.random.Generator) -> None:
+    a, b = rng.normal(size=(2, 3, 12, width))
+    dot = half_spectrum_dot(width)
+    # Parseval: the half spectra's product is the images' times the number of pixels.
+    assert dot(np.fft.rfft2(a), np.fft.rfft2(b)) == pytest.approx(12 * width * float(np.vdot(a, b)), rel=1e-9)
+
+
+def test_pcg_on_half_spectra_follows_pcg_on_images(rng: np.random.Generator) -> None:
+    """The weighted deconvolution system, solved on images and on half spectra, gives the same
+    iterates: the two are one algorithm in two coordinates."""
+    shape = (20, 15)
+    otf = psf2otf(rng.uniform(size=(5, 5)), shape)
+    weight = (rng.uniform(size=shape) > 0.2).astype(float)
+    reg = 0.05 * np.abs(psf2otf(np.array([[1.0, -1.0]]), shape)) ** 2 + 1e-3
+    precond = np.abs(otf) ** 2 + reg
+
+    def apply_hat(v: np.ndarray) -> np.ndarray:
+        return np.conj(otf) * np.fft.rfft2(weight * np.fft.irfft2(otf * v, s=shape)) + reg * v
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        return np.fft.irfft2(apply_hat(np.fft.rfft2(v)), s=shape)
+
+    def m_inv(r: np.ndarray) -> np.ndarray:
+        return np.fft.irfft2(np.fft.rfft2(r) / precond, s=shape)
+
+    rhs, x0 = rng.normal(size=(2, *shape))
+    for iterations in (1, 3):
+        on_images = pcg(apply, m_inv, rhs, x0, iterations)
+        on_spectra = pcg(apply_hat, lambda r: r / precond, np.fft.rfft2(rhs), np.fft.rfft2(x0), iterations, dot=half_spectrum_dot(shape[1]))
+        np.testing.assert_allclose(np.fft.irfft2(on_spectra, s=shape), on_images, atol=1e-9)
+    # And CG gets somewhere: more iterations, smaller residual.
+    residual = [np.linalg.norm(apply(pcg(apply, m_inv, rhs, x0, n)) - rhs) for n in (1, 10)]
+    assert residual[1] < 0.1 * residual[0]

@@ -20,7 +20,7 @@ from gencor.generators import DECONVOLUTION_METHODS as METHODS
 from gencor.layout import from_planes, luminance, to_planes
 from gencor.noise import NOISY_PHOTO, estimate_noise
 from gencor.operators.boundary import extend_periodic
-from gencor.operators.cg import pcg
+from gencor.operators.cg import half_spectrum_dot, pcg
 from gencor.operators.convolution import psf2otf
 from gencor.operators.gradient import Gradient
 from gencor.prox.lp import prox_lp
@@ -223,7 +223,7 @@ def _uniform_step(kernel: np.ndarray) -> StepFactory:
             den = den_data + beta * den_grad
             if weight is None:
                 return fft.irfft2(num / den, s=shape)
-            return _weighted_solve(x, fft.irfft2(num, s=shape), otf, beta * den_grad, weight, den, shape)
+            return _weighted_solve(x, num, otf, beta * den_grad, weight, den, shape)
 
         return step
 
@@ -238,20 +238,23 @@ CG_ITERATIONS = 3
 
 
 def _weighted_solve(
-    x: np.ndarray, rhs: np.ndarray, otf: np.ndarray, reg: np.ndarray, weight: np.ndarray, precond: np.ndarray, shape: tuple[int, ...]
+    x: np.ndarray, num: np.ndarray, otf: np.ndarray, reg: np.ndarray, weight: np.ndarray, precond: np.ndarray, shape: tuple[int, ...]
 ) -> np.ndarray:
-    """``(K^T W K + beta D^T D) x = rhs`` by preconditioned CG from ``x`` (all planes at once: the
-    system is block diagonal, so one CG over the stack solves each plane)."""
+    """``(K^T W K + beta D^T D) x = K^T W y + beta D^T z`` (right side ``num`` in Fourier space) by
+    preconditioned CG from ``x``, all planes at once (the system is block diagonal, so one CG over
+    the stack solves each plane). CG runs on the half spectra: the preconditioner and the
+    regulariser are then products, and only the weights need the image, two transforms per
+    iteration instead of six."""
 
-    def apply(v: np.ndarray) -> np.ndarray:
-        v_hat = fft.rfft2(v)
+    def apply(v_hat: np.ndarray) -> np.ndarray:
         kv = fft.irfft2(otf * v_hat, s=shape)
-        return fft.irfft2(np.conj(otf) * fft.rfft2(weight * kv) + reg * v_hat, s=shape)
+        return np.conj(otf) * fft.rfft2(weight * kv) + reg * v_hat
 
-    def m_inv(v: np.ndarray) -> np.ndarray:
-        return fft.irfft2(fft.rfft2(v) / precond, s=shape)
+    def m_inv(r_hat: np.ndarray) -> np.ndarray:
+        return r_hat / precond
 
-    return pcg(apply, m_inv, rhs, x, CG_ITERATIONS)
+    x_hat = pcg(apply, m_inv, num, fft.rfft2(x), CG_ITERATIONS, dot=half_spectrum_dot(shape[-1]))
+    return fft.irfft2(x_hat, s=shape)
 
 
 #: Pixels at or above this value (on [0, 1]) are taken as clipped by the sensor.
