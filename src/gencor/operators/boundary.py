@@ -10,6 +10,7 @@ each side smoothly to the opposite one, and the latent image is free to explain 
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 from scipy import fft, sparse
@@ -76,6 +77,10 @@ def _band(h: int, w: int, hp: int, wp: int) -> tuple[SuperLU, np.ndarray, list[t
 
 
 _last_large_band = functools.lru_cache(maxsize=1)(_band.__wrapped__)
+#: One factorisation per shape at a time: threads that extend tiles of one shape (the planes of a
+#: large photo's tile) wait for the first instead of factorising the same band side by side. A
+#: fixed pool, picked by the shape's hash, keeps the locks bounded in a long-running server.
+_BAND_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
 def extend_periodic(image: np.ndarray, pad: int, multiple: int = 1) -> np.ndarray:
@@ -90,7 +95,8 @@ def extend_periodic(image: np.ndarray, pad: int, multiple: int = 1) -> np.ndarra
     # Of the large bands (tiles of big photos) only the last is kept: the planes of a tile come one
     # after the other, and their factors take a hundred MB or more each.
     band_of = _band if hp * wp - h * w <= CACHED_UNKNOWNS else _last_large_band
-    lu, band, rhs_links = band_of(h, w, hp, wp)
+    with _BAND_LOCKS[hash((h, w, hp, wp)) % len(_BAND_LOCKS)]:
+        lu, band, rhs_links = band_of(h, w, hp, wp)
     n_unknown = lu.shape[0]
     flat = image.reshape(-1, h, w)
     out = np.zeros((flat.shape[0], hp, wp))

@@ -16,13 +16,26 @@ class Gradient(LinearOperator):
         self.out_shape = (2, *shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        dx = np.roll(x, -1, axis=-1) - x
-        dy = np.roll(x, -1, axis=-2) - x
-        return np.stack([dx, dy], axis=-3)
+        # Slices into one output, not rolled copies stacked: the same differences, a third of
+        # the memory traffic (the splitting computes them at every step of every solve).
+        x = np.asarray(x)
+        out = np.empty((*x.shape[:-2], 2, *x.shape[-2:]), dtype=x.dtype)
+        dx, dy = out[..., 0, :, :], out[..., 1, :, :]
+        np.subtract(x[..., :, 1:], x[..., :, :-1], out=dx[..., :, :-1])
+        np.subtract(x[..., :, 0], x[..., :, -1], out=dx[..., :, -1])
+        np.subtract(x[..., 1:, :], x[..., :-1, :], out=dy[..., :-1, :])
+        np.subtract(x[..., 0, :], x[..., -1, :], out=dy[..., -1, :])
+        return out
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y)
         dx, dy = y[..., 0, :, :], y[..., 1, :, :]
-        return (np.roll(dx, 1, axis=-1) - dx) + (np.roll(dy, 1, axis=-2) - dy)
+        out = np.empty(dx.shape, dtype=y.dtype)
+        np.subtract(dx[..., :, :-1], dx[..., :, 1:], out=out[..., :, 1:])
+        np.subtract(dx[..., :, -1], dx[..., :, 0], out=out[..., :, 0])
+        out[..., 1:, :] += dy[..., :-1, :] - dy[..., 1:, :]
+        out[..., 0, :] += dy[..., -1, :] - dy[..., 0, :]
+        return out
 
     def otf(self) -> np.ndarray:
         """Transfer functions of the two differences for ``rfft2``, shape ``(2, H, W//2+1)``."""
