@@ -218,12 +218,19 @@ def _uniform_step(kernel: np.ndarray) -> StepFactory:
         den_data = np.abs(otf) ** 2
         num_data = np.conj(otf) * fft.rfft2(y_ext if weight is None else weight * y_ext)
 
+        # The weighted solve's last answer and its half spectrum: the next step starts from it.
+        last: dict[str, np.ndarray] = {}
+
         def step(x: np.ndarray, g_hat: np.ndarray, beta: float) -> np.ndarray:
-            num = num_data + beta * g_hat
+            num = np.multiply(g_hat, beta, out=g_hat)  # the splitting hands over a fresh array
+            num += num_data
             den = den_data + beta * den_grad
             if weight is None:
-                return fft.irfft2(num / den, s=shape)
-            return _weighted_solve(x, num, otf, beta * den_grad, weight, den, shape)
+                num /= den
+                return fft.irfft2(num, s=shape)
+            x_hat = last["x_hat"] if last.get("x") is x else fft.rfft2(x)
+            last["x"], last["x_hat"] = _weighted_solve(x_hat, num, otf, beta * den_grad, weight, den, shape)
+            return last["x"]
 
         return step
 
@@ -238,13 +245,13 @@ CG_ITERATIONS = 3
 
 
 def _weighted_solve(
-    x: np.ndarray, num: np.ndarray, otf: np.ndarray, reg: np.ndarray, weight: np.ndarray, precond: np.ndarray, shape: tuple[int, ...]
-) -> np.ndarray:
+    x_hat: np.ndarray, num: np.ndarray, otf: np.ndarray, reg: np.ndarray, weight: np.ndarray, precond: np.ndarray, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """``(K^T W K + beta D^T D) x = K^T W y + beta D^T z`` (right side ``num`` in Fourier space) by
-    preconditioned CG from ``x``, all planes at once (the system is block diagonal, so one CG over
-    the stack solves each plane). CG runs on the half spectra: the preconditioner and the
-    regulariser are then products, and only the weights need the image, two transforms per
-    iteration instead of six."""
+    preconditioned CG from the half spectrum ``x_hat``, all planes at once (the system is block
+    diagonal, so one CG over the stack solves each plane). CG runs on the half spectra: the
+    preconditioner and the regulariser are then products, and only the weights need the image,
+    two transforms per iteration instead of six. Returns the answer and its half spectrum."""
 
     def apply(v_hat: np.ndarray) -> np.ndarray:
         kv = fft.irfft2(otf * v_hat, s=shape)
@@ -253,8 +260,8 @@ def _weighted_solve(
     def m_inv(r_hat: np.ndarray) -> np.ndarray:
         return r_hat / precond
 
-    x_hat = pcg(apply, m_inv, num, fft.rfft2(x), CG_ITERATIONS, dot=half_spectrum_dot(shape[-1]))
-    return fft.irfft2(x_hat, s=shape)
+    x_hat = pcg(apply, m_inv, num, x_hat, CG_ITERATIONS, dot=half_spectrum_dot(shape[-1]))
+    return fft.irfft2(x_hat, s=shape), x_hat
 
 
 #: Pixels at or above this value (on [0, 1]) are taken as clipped by the sensor.
