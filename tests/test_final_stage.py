@@ -92,25 +92,17 @@ class _Stage:
 def test_pipeline_final_stage_rejects_a_broken_generator(monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator, out: str) -> None:
     import gencor.tasks.deblur.output as pipeline
 
-    monkeypatch.setattr(pipeline, "final_stage", lambda name: _Stage(out))
+    monkeypatch.setattr(pipeline, "final_stage", lambda: _Stage(out))
     _, y = _blurred(rng)
     rgb = np.stack([y, 0.9 * y, 0.8 * y], axis=-1)
     current = deconvolve(rgb, SHAKE, lam=2e-3, channel_axis=-1).image
-    image, info = pipeline._final_stage(rgb, current, SHAKE, 2e-3, 0.005, "cnn", True)
+    image, info = pipeline._final_stage(rgb, current, SHAKE, 2e-3, 0.005, True)
     assert info["proposed"] and not info["accepted"]
     assert np.array_equal(image, current)
     assert info["psi_deconvolution"] < info["psi_proposal"]
     # Without the Corrector (the Generator-only variant) the broken proposal goes through.
-    image, info = pipeline._final_stage(rgb, current, SHAKE, 2e-3, 0.005, "cnn", False)
+    image, info = pipeline._final_stage(rgb, current, SHAKE, 2e-3, 0.005, False)
     assert info["accepted"] and not np.array_equal(image, current)
-
-
-def test_no_final_stage_without_the_cnn() -> None:
-    from gencor.generators import final_stage
-
-    assert final_stage("none") is None and final_stage("shrink") is None
-    with pytest.raises(ValueError, match="unknown generator"):
-        final_stage("magic")
 
 
 def test_networks_run_by_tiles_as_on_the_whole_image(monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator) -> None:

@@ -45,13 +45,8 @@ def generator_factory(name: str) -> GeneratorFactory:
     return factories[name]
 
 
-def final_stage(name: str) -> FinalStage | None:
-    """The final stage's Generator and blur score for the Generator called ``name``: the shipped
-    networks for ``"cnn"``; ``None`` (the deconvolution is the answer) for the others."""
-    if name not in NAMES:
-        raise ValueError(f"unknown generator {name!r}; choose from {', '.join(NAMES)}")
-    if name != "cnn":
-        return None
+def final_stage() -> FinalStage:
+    """The final stage's Generator and blur score: the shipped networks (loads PyTorch)."""
     from gencor.models.restorer import shipped_stage
 
     return shipped_stage()

@@ -30,16 +30,12 @@ def final_stage_outcome(final: dict[str, Any]) -> str:
     return "kept" if final["accepted"] else "rejected"
 
 
-def _final_stage(
-    arr: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, lam: float, sigma: float, generator: str, corrector: bool
-) -> tuple[np.ndarray, dict[str, Any]]:
+def _final_stage(arr: np.ndarray, sharp: np.ndarray, kernel: np.ndarray, lam: float, sigma: float, corrector: bool) -> tuple[np.ndarray, dict[str, Any]]:
     """The last stage of Algorithm 1 on the deconvolution ``sharp`` of the photo ``arr`` (channels
     last): the Generator restores the luminance, the Corrector keeps the restoration only if
     ``Psi_D`` (:mod:`gencor.propagation.final`) does not increase. Color channels take the
     luminance's correction, so no hue shifts."""
-    learned = final_stage(generator)
-    if learned is None:
-        return sharp, {"proposed": False}
+    learned = final_stage()
     blurred_l, current_l = luminance(arr), luminance(sharp)
     correction = learned.propose(current_l, blurred_l, sigma) - current_l
     proposal = np.clip(sharp + (correction if sharp.ndim == 2 else correction[..., None]), 0.0, 1.0)
@@ -66,9 +62,10 @@ def restore(plan: Plan, choice: Choice) -> tuple[np.ndarray, dict[str, Any]]:
         return sharp, {"proposed": False}
     sharp = deconvolve(arr, choice.kernel, lam=choice.lam, channel_axis=axis, method=options.deconvolution).image
     plan.clock.lap("deconvolution")
+    if not options.final_stage:
+        return sharp, {"proposed": False}
     # The final stage is its own network: it runs when asked, whatever the kernel step's Generator.
-    stage = ("cnn" if options.final_stage else "none", options.corrector)
-    sharp, final = _final_stage(arr, sharp, choice.kernel, choice.lam, plan.sigma, *stage)
+    sharp, final = _final_stage(arr, sharp, choice.kernel, choice.lam, plan.sigma, options.corrector)
     plan.clock.lap("final stage")
     return sharp, final
 
