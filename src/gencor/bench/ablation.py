@@ -360,7 +360,7 @@ def run_noisy_ablation(test_dir: Path, *, out_dir: Path, sigmas: tuple[float, ..
         f"photos whose restoration the Corrector kept, of those deblurred. Every photo: `{stem}.csv`."
     )
     md = write_markdown(out_dir, stem, table, columns, header)
-    write_csv(out_dir, stem, rows, ["sigma", "variant", *SYNTHETIC_COLUMNS, "final_stage"])
+    write_csv(out_dir, stem, rows, ["sigma", "variant", *SYNTHETIC_COLUMNS])
     if not quiet:
         print(md)
     return table
