@@ -12,16 +12,12 @@ Nothing is written in the repository.
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from skimage.transform import resize
 
-from deconv_steps_12mp import sharp_and_kernel
-from gencor.bench import speed
+from deconv_steps_12mp import mosaic_case
 from gencor.kernels.estimate import resize_kernel
 from gencor.layout import LUMA
 from gencor.tasks.deconv import deconvolve
@@ -39,11 +35,7 @@ def half(plane: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    sharp, kernel = sharp_and_kernel()
-    with tempfile.TemporaryDirectory() as tmp:
-        photo = Path(tmp) / "mosaic.jpg"
-        speed.make_large_photo(photo)
-        blurred = np.asarray(Image.open(photo), dtype=float) / 255
+    sharp, kernel, blurred = mosaic_case()
 
     def psnr(out: np.ndarray) -> float:
         return float(10 * np.log10(1 / np.mean((out - sharp) ** 2)))

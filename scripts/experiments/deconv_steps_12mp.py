@@ -40,15 +40,21 @@ def sharp_and_kernel() -> tuple[np.ndarray, np.ndarray]:
     return np.clip(np.concatenate(rows, axis=0), 0.0, 1.0), kernel
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--variants", nargs="+", default=["8:3", "8:2", "6:3", "6:2", "5:3"], help="BETA_STEPS:CG_ITERATIONS")
-    a = ap.parse_args()
+def mosaic_case() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sharp mosaic, its kernel and the blurred JPEG as ``gencor bench speed`` writes it."""
     sharp, kernel = sharp_and_kernel()
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(tmp) / "mosaic.jpg"
         speed.make_large_photo(photo)
         blurred = np.asarray(Image.open(photo), dtype=float) / 255
+    return sharp, kernel, blurred
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variants", nargs="+", default=["8:3", "8:2", "6:3", "6:2", "5:3"], help="BETA_STEPS:CG_ITERATIONS")
+    a = ap.parse_args()
+    sharp, kernel, blurred = mosaic_case()
     defaults = dict(dc.deconvolve_plane.__kwdefaults__ or {})
     for variant in a.variants:
         steps, cg = (int(v) for v in variant.split(":"))

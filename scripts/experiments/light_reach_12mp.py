@@ -8,28 +8,20 @@ within two kernel sizes of a clipped pixel. ``whole`` solves the whole frame wei
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 import gencor.tasks.deconv as dc
-from deconv_steps_12mp import sharp_and_kernel
-from gencor.bench import speed
+from deconv_steps_12mp import mosaic_case
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("variants", nargs="+", help="LIGHT_REACH values, or 'whole'")
     a = ap.parse_args()
-    sharp, kernel = sharp_and_kernel()
-    with tempfile.TemporaryDirectory() as tmp:
-        photo = Path(tmp) / "mosaic.jpg"
-        speed.make_large_photo(photo)
-        blurred = np.asarray(Image.open(photo), dtype=float) / 255
+    sharp, kernel, blurred = mosaic_case()
     near = ndimage.maximum_filter(dc.clipped_pixels(blurred).any(-1).view(np.uint8), size=4 * kernel.shape[0] + 1) > 0
     reach, share = dc.LIGHT_REACH, dc.TILE_SHARE
     for variant in a.variants:
