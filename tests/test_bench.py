@@ -46,13 +46,16 @@ DATA = Path(os.environ.get("GENCOR_DATA", "../shared/data"))
 
 def test_levin_first_image_with_default_options() -> None:
     """Levin's first image (im05, kernel 1), default options: deblurred with error ratio <= 3."""
-    from gencor.bench.levin import levin_case
+    from gencor.bench.levin import COLUMNS, levin_case
+    from gencor.tasks.deblur.families import FAMILIES
 
     path = DATA / "levin09" / "im05_flit01.mat"
     if not path.exists():
         pytest.skip(f"Levin's set is not at {path.parent} (set GENCOR_DATA)")
     row = levin_case(path, "auto")
     assert row["decision"] == "deblurred" and row["error_ratio"] <= 3, row
+    # The row says which family's kernel was chosen (the family counts of docs/bench/speed.md).
+    assert set(COLUMNS) <= set(row) and row["candidate"].removesuffix(" conservative") in FAMILIES, row
 
 
 def test_synthetic_cases_blur_with_real_borders() -> None:
