@@ -28,7 +28,9 @@ import tifffile
 from PIL import Image
 
 #: What each peer's build needs on the PATH.
-TOOLS = ("make", "cmake", "c++", "cc")
+#: The tools the builds need: the IPOL peer alone, and with the high-noise peer.
+IPOL_TOOLS = ("make", "c++", "cc")
+TOOLS = (*IPOL_TOOLS, "cmake")
 #: Added to the C++ flags of both builds (through the environment, so that the Makefiles' own
 #: ``CXXFLAGS +=`` optimisation flags are kept).
 CXX_EXTRA = "-include array"
@@ -123,7 +125,11 @@ def build_ipol(ipol_src: Path, build: Path) -> tuple[Path, Path]:
     """Copy the IPOL peer's sources into ``build / "ipol"`` and build them there; return its
     ``estimate-kernel`` and ``deconv`` programs."""
     check_sources(ipol_src)
-    env = _build_env(("make", "c++", "cc"))
+    return _make_ipol(ipol_src, build, _build_env(IPOL_TOOLS))
+
+
+def _make_ipol(ipol_src: Path, build: Path, env: dict[str, str]) -> tuple[Path, Path]:
+    """:func:`build_ipol` once the sources and the tools are checked."""
     ipol = build / "ipol"
     shutil.copytree(ipol_src, ipol, ignore=shutil.ignore_patterns(*NOT_COPIED), dirs_exist_ok=True)
     _run(["make", "-C", str(ipol), "estimate-kernel", "deconv"], what="make of the IPOL peer", env=env, timeout=BUILD_TIMEOUT)
@@ -134,7 +140,7 @@ def build_peers(ipol_src: Path, hn_src: Path, build: Path) -> Peers:
     """Copy both source folders into ``build`` and build them there; return the programs."""
     check_sources(ipol_src, hn_src)
     env = _build_env(TOOLS)
-    ipol_estimate, ipol_deconv = build_ipol(ipol_src, build)
+    ipol_estimate, ipol_deconv = _make_ipol(ipol_src, build, env)
     hn = build / "hn"
     shutil.copytree(hn_src, hn, ignore=shutil.ignore_patterns(*NOT_COPIED), dirs_exist_ok=True)
     _run(["make", "-C", str(hn / "kernel-estimation"), "estimate-kernel"], what="make of the high-noise peer", env=env, timeout=BUILD_TIMEOUT)

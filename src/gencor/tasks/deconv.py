@@ -191,8 +191,7 @@ def hqs(
     y_ext = extend_periodic(y, size).astype(SOLVE_DTYPE)
     shape = y_ext.shape[-2:]
     grad = Gradient(shape)
-    d_otf = grad.otf().astype(np.result_type(SOLVE_DTYPE, np.complex64))
-    den_grad = np.sum(np.abs(d_otf) ** 2, axis=0)
+    den_grad = np.sum(np.abs(grad.otf().astype(np.result_type(SOLVE_DTYPE, np.complex64))) ** 2, axis=0)
     weight = None
     if clipped is not None and clipped.any():
         weight = np.ones(y_ext.shape, dtype=SOLVE_DTYPE)
